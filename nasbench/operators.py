@@ -1,0 +1,310 @@
+"""Variation operators with DEAP's signatures and an explicit RNG.
+
+Crossovers take two individuals and return them as a pair, mutations take one
+and return a one-item tuple; both modify in place, as DEAP's do. Individuals
+are genomes (lists of typed values in space order, see :mod:`nasbench.space`).
+Numeric operators act on the parameters' continuous encodings and decode back,
+so an integer gene stays an integer, a categorical stays one of its choices and
+bounds always hold.
+
+Where DEAP has the operator (``cxSimulatedBinaryBounded``, ``cxTwoPoint``,
+``cxUniform``, ``mutGaussian``, ``mutPolynomialBounded``, ``mutFlipBit``) it is
+called inside :func:`nasbench._deap.deap_random`; the rest (Gaussian
+recombination, prior resampling, seed 003's integer perturbation and
+tree-distance mutation) DEAP lacks and are written here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any, Sequence
+
+import numpy as np
+from deap import base, tools
+
+from ._deap import deap_random
+from .space import Categorical, ChoiceTree, Integer, SearchSpace
+
+__all__ = [
+    "cx_sbx",
+    "cx_gaussian",
+    "cx_uniform_resample",
+    "cx_prior_resample",
+    "cx_swap",
+    "cx_two_point",
+    "mut_perturb",
+    "mut_gaussian",
+    "mut_polynomial",
+    "mut_uniform_resample",
+    "mut_prior_resample",
+    "mut_flip",
+    "mut_tree_categorical",
+    "tree_mutation_probabilities",
+    "crossover_by_parameter",
+    "mutate_by_parameter",
+    "make_toolbox",
+]
+
+
+def _indices(space: SearchSpace, indices: Sequence[int] | None) -> list[int]:
+    return list(range(len(space))) if indices is None else list(indices)
+
+
+def _encode(ind: Sequence[Any], space: SearchSpace, idx: list[int]) -> list[float]:
+    return [space.parameters[i].encode(ind[i]) for i in idx]
+
+
+def _decode_into(ind: list, space: SearchSpace, idx: list[int], xs: Sequence[float]) -> None:
+    for i, x in zip(idx, xs):
+        ind[i] = space.parameters[i].decode(x)
+
+
+def _bounds(space: SearchSpace, idx: list[int]) -> tuple[list[float], list[float]]:
+    lows, highs = zip(*(space.parameters[i].encoded_bounds for i in idx)) if idx else ((), ())
+    return list(lows), list(highs)
+
+
+# --- crossover ---------------------------------------------------------------------------
+def cx_sbx(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+           eta: float = 15.0, indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Simulated binary crossover, bounded (Deb & Agrawal 1995; Deb et al. 2002).
+
+    DEAP's ``cxSimulatedBinaryBounded`` on the encoded genes: each gene crosses
+    with probability 0.5, children spread around the parents with index ``eta``.
+    """
+    idx = _indices(space, indices)
+    if not idx:
+        return ind1, ind2
+    x1, x2 = _encode(ind1, space, idx), _encode(ind2, space, idx)
+    low, up = _bounds(space, idx)
+    with deap_random(rng):
+        tools.cxSimulatedBinaryBounded(x1, x2, eta, low, up)
+    _decode_into(ind1, space, idx, x1)
+    _decode_into(ind2, space, idx, x2)
+    return ind1, ind2
+
+
+def cx_gaussian(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+                indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Gaussian recombination: each child gene ~ N(mean of parents, |difference| / 2),
+    on the encoded scale (seed 000 uses it for numbers of filters)."""
+    idx = _indices(space, indices)
+    for i in idx:
+        p = space.parameters[i]
+        a, b = p.encode(ind1[i]), p.encode(ind2[i])
+        mean, sd = (a + b) / 2, abs(a - b) / 2
+        ind1[i], ind2[i] = (p.decode(x) for x in rng.normal(mean, sd, size=2))
+    return ind1, ind2
+
+
+def cx_uniform_resample(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+                        indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Both children's genes drawn uniformly from each parameter's domain (seed 000's uniform sampling)."""
+    for i in _indices(space, indices):
+        ind1[i] = space.parameters[i].sample_uniform(rng)
+        ind2[i] = space.parameters[i].sample_uniform(rng)
+    return ind1, ind2
+
+
+def cx_prior_resample(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+                      indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Both children's genes drawn from each parameter's prior (seed 000's prior sampling)."""
+    for i in _indices(space, indices):
+        ind1[i] = space.parameters[i].sample_prior(rng)
+        ind2[i] = space.parameters[i].sample_prior(rng)
+    return ind1, ind2
+
+
+def cx_swap(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+            indpb: float = 0.5, indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Uniform crossover: each gene swapped with probability ``indpb`` (DEAP ``cxUniform``)."""
+    idx = _indices(space, indices)
+    a, b = [ind1[i] for i in idx], [ind2[i] for i in idx]
+    with deap_random(rng):
+        tools.cxUniform(a, b, indpb)
+    for i, u, v in zip(idx, a, b):
+        ind1[i], ind2[i] = u, v
+    return ind1, ind2
+
+
+def cx_two_point(ind1: list, ind2: list, rng: np.random.Generator) -> tuple[list, list]:
+    """Two-point crossover (seed 003), DEAP's ``cxTwoPoint``; genes move whole, so types hold."""
+    if len(ind1) < 2:
+        return ind1, ind2
+    with deap_random(rng):
+        tools.cxTwoPoint(ind1, ind2)
+    return ind1, ind2
+
+
+_CROSSOVER = {
+    "sbx": cx_sbx,
+    "gaussian": cx_gaussian,
+    "uniform": cx_uniform_resample,
+    "prior": cx_prior_resample,
+    "swap": cx_swap,
+}
+
+
+def crossover_by_parameter(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+                           eta: float = 15.0) -> tuple[list, list]:
+    """Each parameter crossed by its own operator (``Parameter.crossover``), as seed 000 does."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(space.parameters):
+        groups[p.crossover].append(i)
+    for name in sorted(groups):  # a fixed order keeps the RNG stream reproducible
+        kwargs = {"eta": eta} if name == "sbx" else {}
+        _CROSSOVER[name](ind1, ind2, space, rng, indices=groups[name], **kwargs)
+    return ind1, ind2
+
+
+# --- mutation ----------------------------------------------------------------------------
+def _chosen(rng: np.random.Generator, idx: list[int], indpb: float) -> list[int]:
+    return [i for i, u in zip(idx, rng.random(len(idx))) if u < indpb]
+
+
+def mut_perturb(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
+    """Uniform perturbation: an integer moves by Unif{-w..w} (seed 003: w=2 layers,
+    w=16 neurons), a float by Unif(-w, w); clipped to the bounds."""
+    for i in _chosen(rng, _indices(space, indices), indpb):
+        p = space.parameters[i]
+        if isinstance(p, Integer):
+            w = p.perturb_width
+            ind[i] = int(min(max(ind[i] + int(rng.integers(-w, w + 1)), p.low), p.high))
+        else:
+            lo, hi = p.encoded_bounds
+            w = p.scale if p.scale is not None else (hi - lo) / 8
+            ind[i] = p.decode(p.encode(ind[i]) + rng.uniform(-w, w))
+    return (ind,)
+
+
+def mut_gaussian(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                 indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
+    """Gaussian mutation, DEAP's ``mutGaussian`` on the encoded genes; sigma is the
+    parameter's ``scale`` (seed 003: N(0, 0.15) on dropout) or a tenth of its range."""
+    idx = _indices(space, indices)
+    if not idx:
+        return (ind,)
+    xs = _encode(ind, space, idx)
+    sigma = []
+    for i in idx:
+        p = space.parameters[i]
+        lo, hi = p.encoded_bounds
+        sigma.append(p.scale if p.scale is not None else (hi - lo) / 10)
+    with deap_random(rng):
+        tools.mutGaussian(xs, 0.0, sigma, indpb)
+    _decode_into(ind, space, idx, xs)
+    return (ind,)
+
+
+def mut_polynomial(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                   eta: float = 20.0, indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
+    """Polynomial mutation, bounded (Deb & Goyal 1996), DEAP's ``mutPolynomialBounded``."""
+    idx = _indices(space, indices)
+    if not idx:
+        return (ind,)
+    xs = _encode(ind, space, idx)
+    low, up = _bounds(space, idx)
+    with deap_random(rng):
+        tools.mutPolynomialBounded(xs, eta, low, up, indpb)
+    _decode_into(ind, space, idx, xs)
+    return (ind,)
+
+
+def mut_uniform_resample(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                         indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
+    """Genes redrawn uniformly from their domain."""
+    for i in _chosen(rng, _indices(space, indices), indpb):
+        ind[i] = space.parameters[i].sample_uniform(rng)
+    return (ind,)
+
+
+def mut_prior_resample(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                       indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
+    """Genes redrawn from their priors."""
+    for i in _chosen(rng, _indices(space, indices), indpb):
+        ind[i] = space.parameters[i].sample_prior(rng)
+    return (ind,)
+
+
+def mut_flip(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+             indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
+    """Boolean genes flipped with probability ``indpb`` (DEAP's ``mutFlipBit``)."""
+    idx = _indices(space, indices)
+    bits = [ind[i] for i in idx]
+    with deap_random(rng):
+        tools.mutFlipBit(bits, indpb)
+    for i, b in zip(idx, bits):
+        ind[i] = bool(b)
+    return (ind,)
+
+
+def tree_mutation_probabilities(tree: ChoiceTree, current: Any, base: float = 2.0) -> dict[str, float]:
+    """Seed 003's categorical mutation law: p_b(l1, l) ∝ 2^(-d_b(l1, l)), d_b = log_b(hops).
+
+    The current leaf is excluded (hops = 0 has no distance): a mutation moves.
+    A larger base flattens the law, i.e. explores more.
+    """
+    if base <= 1:
+        raise ValueError(f"tree mutation base must be > 1, got {base}")
+    current = str(current)
+    others = [leaf for leaf in tree.leaves() if leaf != current]
+    weights = np.array([2.0 ** (-math.log(tree.hops(current, leaf), base)) for leaf in others])
+    return dict(zip(others, weights / weights.sum()))
+
+
+def mut_tree_categorical(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                         base: float | None = None, indpb: float = 1.0,
+                         indices: Sequence[int] | None = None) -> tuple[list]:
+    """Categorical mutation by tree distance (seed 003). ``base`` defaults to the
+    parameter's ``scale`` (else 2); a categorical without a tree moves uniformly."""
+    for i in _chosen(rng, _indices(space, indices), indpb):
+        p = space.parameters[i]
+        if not isinstance(p, Categorical):
+            raise TypeError(f"{p.name}: tree mutation needs a categorical parameter, got {p.kind}")
+        if p.tree is None:
+            others = [c for c in p.choices if c != ind[i]]
+            ind[i] = others[int(rng.integers(len(others)))]
+            continue
+        law = tree_mutation_probabilities(p.tree, ind[i], base or p.scale or 2.0)
+        leaf = list(law)[int(rng.choice(len(law), p=list(law.values())))]
+        ind[i] = next(c for c in p.choices if str(c) == leaf)
+    return (ind,)
+
+
+_MUTATION = {
+    "perturb": mut_perturb,
+    "gaussian": mut_gaussian,
+    "polynomial": mut_polynomial,
+    "uniform": mut_uniform_resample,
+    "prior": mut_prior_resample,
+    "tree": mut_tree_categorical,
+    "flip": mut_flip,
+}
+
+
+def mutate_by_parameter(ind: list, space: SearchSpace, rng: np.random.Generator, *,
+                        indpb: float | None = None, eta: float = 20.0) -> tuple[list]:
+    """Each gene mutated with probability ``indpb`` (default 1/len) by its own
+    operator (``Parameter.mutation``)."""
+    indpb = 1.0 / len(space) if indpb is None else indpb
+    chosen = _chosen(rng, list(range(len(space))), indpb)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i in chosen:
+        groups[space.parameters[i].mutation].append(i)
+    for name in sorted(groups):
+        kwargs = {"eta": eta} if name == "polynomial" else {}
+        _MUTATION[name](ind, space, rng, indices=groups[name], indpb=1.0, **kwargs)
+    return (ind,)
+
+
+def make_toolbox(space: SearchSpace, rng: np.random.Generator, *, eta_crossover: float = 15.0,
+                 eta_mutation: float = 20.0, indpb: float | None = None) -> base.Toolbox:
+    """A DEAP ``Toolbox`` with nasbench's per-parameter ``mate`` and ``mutate`` bound to
+    ``space`` and ``rng``, plus the seed-003 ``mate_two_point``."""
+    toolbox = base.Toolbox()
+    toolbox.register("mate", crossover_by_parameter, space=space, rng=rng, eta=eta_crossover)
+    toolbox.register("mate_two_point", cx_two_point, rng=rng)
+    toolbox.register("mutate", mutate_by_parameter, space=space, rng=rng, indpb=indpb, eta=eta_mutation)
+    return toolbox

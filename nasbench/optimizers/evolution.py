@@ -1,0 +1,344 @@
+"""Evolutionary optimisers: NSGA-II (mu + lambda) and seed 003's genetic algorithm.
+
+Both run generation by generation behind the ask/tell interface: a generation's
+offspring are made at once and queued; ``ask`` hands them out, ``tell`` collects
+results, and when the last result of a generation arrives the survivors are
+chosen. The queue, the population and the RNG are all in ``state_dict``, so a
+study resumed from any checkpoint continues exactly as it would have.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import selection
+from .._deap import make_individual
+from ..operators import crossover_by_parameter, cx_two_point, mutate_by_parameter
+from ..space import SearchSpace
+from .base import Observation, Optimizer, Suggestion
+
+__all__ = ["EvolutionConfig", "NSGA2", "GAConfig", "GeneticAlgorithm"]
+
+_CROSSOVERS = ("per_parameter", "two_point")
+_INITS = ("random", "extremes")
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+class _Settings:
+    """JSON round trip for the frozen settings dataclasses."""
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        _check(not unknown, f"unknown {cls.__name__} settings {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class EvolutionConfig(_Settings):
+    """Settings of :class:`NSGA2`.
+
+    ``init="extremes"`` starts from the default, largest and smallest
+    configurations before random ones (seed 000). ``parent_selection`` is one of
+    :data:`nasbench.selection.PARENT_SELECTIONS`; ``"alternating"`` is seed 000's
+    size tournament every ``alternate_every``-th generation, hypervolume-proportional
+    otherwise. ``reference_point`` is in minimised units (the study fills it in).
+    """
+
+    population_size: int = 100
+    offspring_size: int | None = None
+    init: str = "random"
+    parent_selection: str = "crowded_tournament"
+    tournament_size: int = 2
+    selection_pressure: float = 0.75
+    size_objective: int | None = None
+    performance_objective: int = 0
+    size_weighting: str = "rank"
+    alternate_every: int = 3
+    hypervolume_contribution: bool = False
+    reference_point: tuple[float, ...] | None = None
+    crossover: str = "per_parameter"
+    crossover_prob: float = 0.9
+    eta_crossover: float = 15.0
+    mutation_prob: float | None = None
+    eta_mutation: float = 20.0
+    avoid_duplicates: bool = True
+
+    def __post_init__(self) -> None:
+        _check(int(self.population_size) == self.population_size and self.population_size >= 2,
+               f"population_size must be an integer >= 2, got {self.population_size}")
+        _check(self.offspring_size is None or (int(self.offspring_size) == self.offspring_size and self.offspring_size >= 1),
+               f"offspring_size must be a positive integer or None (= population_size), got {self.offspring_size}")
+        _check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
+        _check(self.parent_selection in selection.PARENT_SELECTIONS,
+               f"parent_selection must be one of {selection.PARENT_SELECTIONS}, got {self.parent_selection!r}")
+        _check(self.tournament_size >= 1, f"tournament_size must be >= 1, got {self.tournament_size}")
+        _check(self.crossover in _CROSSOVERS, f"crossover must be one of {_CROSSOVERS}, got {self.crossover!r}")
+        _check(0 <= self.crossover_prob <= 1, f"crossover_prob must be in [0, 1], got {self.crossover_prob}")
+        _check(self.mutation_prob is None or 0 <= self.mutation_prob <= 1,
+               f"mutation_prob must be in [0, 1] or None (= 1/number of parameters), got {self.mutation_prob}")
+        _check(self.alternate_every >= 1, f"alternate_every must be >= 1, got {self.alternate_every}")
+        needs_size = self.parent_selection in ("size_tournament", "alternating")
+        _check(not needs_size or self.size_objective is not None,
+               f"parent_selection={self.parent_selection!r} needs size_objective: the index of the model-size metric")
+        needs_ref = self.parent_selection in ("hypervolume", "alternating")
+        _check(not needs_ref or self.reference_point is not None,
+               f"parent_selection={self.parent_selection!r} needs a reference_point; give the study one")
+        if self.reference_point is not None:
+            object.__setattr__(self, "reference_point", tuple(float(v) for v in self.reference_point))
+
+    @property
+    def lam(self) -> int:
+        """Offspring per generation (lambda)."""
+        return int(self.offspring_size or self.population_size)
+
+
+class _Generational(Optimizer):
+    """Queue, population and generation bookkeeping shared by the evolutionary optimisers."""
+
+    def __init__(self, space: SearchSpace, n_objectives: int, config: Any, *, seed: int | None = 0) -> None:
+        super().__init__(space, n_objectives, seed=seed)
+        self.config = config
+        self.generation = 0
+        self.population: list[dict] = []  # {"trial_id", "genome", "values"} of the survivors
+        self.queue: list[dict] = []       # {"genome", "parents"} made but not yet asked
+        self.outstanding = 0              # asked in this generation, not yet told
+        self.received: list[dict] = []    # told in this generation
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.lam
+
+    # --- ask / tell ---------------------------------------------------------------------------
+    def ask(self, n: int) -> list[Suggestion]:
+        if not self.queue and self.outstanding == 0:
+            self.queue = self._initial() if self.generation == 0 else self._offspring()
+        batch, self.queue = self.queue[:n], self.queue[n:]
+        self.outstanding += len(batch)
+        return [Suggestion(list(b["genome"]), self.generation, tuple(b["parents"])) for b in batch]
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        for obs in observations:
+            self.received.append({"trial_id": obs.trial_id, "genome": list(obs.genome),
+                                  "values": None if obs.values is None else [float(v) for v in obs.values]})
+        self.outstanding -= len(observations)
+        if self.outstanding < 0:
+            raise RuntimeError("tell() got more results than ask() handed out")
+        if self.outstanding == 0 and not self.queue:
+            self._end_generation()
+
+    def _end_generation(self) -> None:
+        evaluated = [r for r in self.received if r["values"] is not None]
+        pool = self.population + evaluated
+        self.population = self._survive(pool) if pool else []
+        self.received = []
+        self.generation += 1
+
+    # --- shared helpers ----------------------------------------------------------------------
+    def _individuals(self, records: Sequence[dict]) -> list:
+        return [make_individual(r["genome"], r["values"], n_objectives=self.n_objectives) for r in records]
+
+    def _initial(self) -> list[dict]:
+        genomes = []
+        if getattr(self.config, "init", "random") == "extremes":
+            genomes = [self.space.to_genome(c) for c in
+                       (self.space.default(), self.space.largest(), self.space.smallest())]
+        genomes = genomes[: self.config.population_size]
+        while len(genomes) < self.config.population_size:
+            genomes.append(self.space.sample_genome(self.rng))
+        return [{"genome": g, "parents": []} for g in genomes]
+
+    def _vary_pair(self, g1: list, g2: list) -> tuple[list, list]:
+        cfg = self.config
+        c1, c2 = list(g1), list(g2)
+        if self.rng.random() < cfg.crossover_prob:
+            if cfg.crossover == "two_point":
+                cx_two_point(c1, c2, self.rng)
+            else:
+                crossover_by_parameter(c1, c2, self.space, self.rng, eta=getattr(cfg, "eta_crossover", 15.0))
+        for c in (c1, c2):
+            mutate_by_parameter(c, self.space, self.rng, indpb=cfg.mutation_prob,
+                                eta=getattr(cfg, "eta_mutation", 20.0))
+        return c1, c2
+
+    def _hash(self, genome: list) -> str:
+        return json.dumps(self.space.to_config(genome), sort_keys=True)
+
+    def _make_children(self, parents: list[dict], k: int) -> list[dict]:
+        """``k`` children from consecutive pairs of ``parents``; with ``avoid_duplicates``
+        a child equal to a population member or an earlier child is mutated again
+        (up to 10 times), as pymoo's duplicate elimination does."""
+        seen = {self._hash(p["genome"]) for p in self.population} if self.config.avoid_duplicates else set()
+        children: list[dict] = []
+        for i in range(0, 2 * ((k + 1) // 2), 2):
+            a, b = parents[i % len(parents)], parents[(i + 1) % len(parents)]
+            for child in self._vary_pair(a["genome"], b["genome"]):
+                for _ in range(10 if self.config.avoid_duplicates else 0):
+                    if self._hash(child) not in seen:
+                        break
+                    mutate_by_parameter(child, self.space, self.rng, indpb=max(self.config.mutation_prob or 0,
+                                                                                 1.0 / len(self.space)))
+                seen.add(self._hash(child))
+                children.append({"genome": child, "parents": [a["trial_id"], b["trial_id"]]})
+        return children[:k]
+
+    def _offspring(self) -> list[dict]:
+        if len(self.population) < 2:  # nothing (or one thing) survived: start afresh
+            return [{"genome": self.space.sample_genome(self.rng), "parents": []}
+                    for _ in range(self.config.lam)]
+        inds = self._individuals(self.population)
+        for ind, rec in zip(inds, self.population):
+            ind.record = rec
+        parents = [ind.record for ind in self._select(inds, self.config.lam + self.config.lam % 2)]
+        return self._make_children(parents, self.config.lam)
+
+    # --- hooks -------------------------------------------------------------------------------
+    def _select(self, individuals: list, k: int) -> list:
+        raise NotImplementedError
+
+    def _survive(self, pool: list[dict]) -> list[dict]:
+        raise NotImplementedError
+
+    # --- state -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state.update(config=self.config.to_dict(), generation=self.generation, population=self.population,
+                     queue=self.queue, outstanding=self.outstanding, received=self.received)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.config = type(self.config).from_dict(state["config"])
+        self.generation = state["generation"]
+        self.population = state["population"]
+        self.queue = state["queue"]
+        self.outstanding = state["outstanding"]
+        self.received = state["received"]
+
+    def options(self) -> dict[str, Any]:
+        return {"config": self.config.to_dict()}
+
+
+class NSGA2(_Generational):
+    """NSGA-II, (mu + lambda) with non-dominated sorting and crowding distance
+    (Deb, Pratap, Agarwal & Meyarivan 2002), with configurable initialisation,
+    parent selection and per-parameter variation (seed 000)."""
+
+    name = "nsga2"
+
+    def __init__(self, space: SearchSpace, n_objectives: int, config: EvolutionConfig | dict | None = None,
+                 *, seed: int | None = 0) -> None:
+        config = EvolutionConfig.from_dict(config) if isinstance(config, dict) else (config or EvolutionConfig())
+        if config.reference_point is not None and len(config.reference_point) != n_objectives:
+            raise ValueError(f"reference_point has {len(config.reference_point)} values for {n_objectives} objectives")
+        for name, idx in (("size_objective", config.size_objective), ("performance_objective", config.performance_objective)):
+            if idx is not None and not 0 <= idx < n_objectives:
+                raise ValueError(f"{name}={idx} is not an objective index in [0, {n_objectives - 1}]")
+        super().__init__(space, n_objectives, config, seed=seed)
+
+    def _select(self, individuals: list, k: int) -> list:
+        cfg, rng = self.config, self.rng
+        kind = cfg.parent_selection
+        if kind == "crowded_tournament":
+            return selection.sel_crowded_tournament(individuals, k, rng, tournsize=cfg.tournament_size)
+        if kind == "size_tournament":
+            return selection.sel_size_tournament(individuals, k, rng, tournsize=cfg.tournament_size,
+                                                 size_objective=cfg.size_objective,
+                                                 performance_objective=cfg.performance_objective,
+                                                 weighting=cfg.size_weighting)
+        if kind == "hypervolume":
+            return selection.sel_hypervolume_proportional(individuals, k, rng, reference_point=cfg.reference_point,
+                                                          contribution=cfg.hypervolume_contribution)
+        if kind == "alternating":
+            return selection.sel_alternating(individuals, k, rng, generation=self.generation,
+                                             reference_point=cfg.reference_point, every=cfg.alternate_every,
+                                             tournsize=cfg.tournament_size, size_objective=cfg.size_objective,
+                                             performance_objective=cfg.performance_objective,
+                                             weighting=cfg.size_weighting, contribution=cfg.hypervolume_contribution)
+        if kind == "tournament":
+            return selection.sel_tournament(individuals, k, rng, tournsize=cfg.tournament_size)
+        if kind == "tournament_pressure":
+            return selection.sel_tournament_pressure(individuals, k, rng, tournsize=cfg.tournament_size,
+                                                     p=cfg.selection_pressure)
+        if kind == "fitness_proportional":
+            return selection.sel_fitness_proportional(individuals, k, rng, objective=cfg.performance_objective)
+        return [individuals[i] for i in rng.integers(len(individuals), size=k)]
+
+    def _survive(self, pool: list[dict]) -> list[dict]:
+        F = np.array([r["values"] for r in pool], dtype=float)
+        keep = selection.nsga2_survivors(F, min(self.config.population_size, len(pool)))
+        return [pool[i] for i in sorted(keep)]
+
+
+@dataclass(frozen=True)
+class GAConfig(_Settings):
+    """Settings of :class:`GeneticAlgorithm`; defaults are seed 003's (population 5,
+    tournament of 3, two-point crossover, per-parameter mutations)."""
+
+    population_size: int = 5
+    tournament_size: int = 3
+    crossover: str = "two_point"
+    crossover_prob: float = 0.9
+    mutation_prob: float | None = 0.5
+    elitism: int = 1
+    init: str = "random"
+
+    def __post_init__(self) -> None:
+        _check(int(self.population_size) == self.population_size and self.population_size >= 2,
+               f"population_size must be an integer >= 2, got {self.population_size}")
+        _check(self.tournament_size >= 1, f"tournament_size must be >= 1, got {self.tournament_size}")
+        _check(self.crossover in _CROSSOVERS, f"crossover must be one of {_CROSSOVERS}, got {self.crossover!r}")
+        _check(0 <= self.crossover_prob <= 1, f"crossover_prob must be in [0, 1], got {self.crossover_prob}")
+        _check(self.mutation_prob is None or 0 <= self.mutation_prob <= 1,
+               f"mutation_prob must be in [0, 1] or None, got {self.mutation_prob}")
+        _check(0 <= self.elitism < self.population_size,
+               f"elitism must be in [0, population_size), got {self.elitism}")
+        _check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
+
+    avoid_duplicates = False  # seed 003 keeps duplicates
+
+    @property
+    def lam(self) -> int:
+        """Offspring per generation: a whole new population."""
+        return self.population_size
+
+
+class GeneticAlgorithm(_Generational):
+    """Seed 003's single-objective GA: tournament selection, two-point crossover,
+    per-parameter mutation (Unif(-2,2) layers, Unif(-16,16) neurons, tree-distance
+    activation, N(0,0.15) dropout), generational the next population is the best
+    ``population_size`` of the offspring and the ``elitism`` best parents."""
+
+    name = "ga"
+
+    def __init__(self, space: SearchSpace, n_objectives: int = 1, config: GAConfig | dict | None = None,
+                 *, seed: int | None = 0) -> None:
+        if n_objectives != 1:
+            raise ValueError(f"the genetic algorithm is single-objective, got {n_objectives} objectives; use NSGA2")
+        config = GAConfig.from_dict(config) if isinstance(config, dict) else (config or GAConfig())
+        super().__init__(space, n_objectives, config, seed=seed)
+
+    def _select(self, individuals: list, k: int) -> list:
+        return selection.sel_tournament(individuals, k, self.rng, tournsize=self.config.tournament_size)
+
+    def _end_generation(self) -> None:
+        if self.generation > 0:  # generational: the offspring replace all but the elite
+            by_value = sorted(self.population, key=lambda r: r["values"][0])
+            self.population = by_value[: self.config.elitism]
+        super()._end_generation()
+
+    def _survive(self, pool: list[dict]) -> list[dict]:
+        ranked = sorted(range(len(pool)), key=lambda i: (pool[i]["values"][0], i))
+        return [pool[i] for i in sorted(ranked[: self.config.population_size])]

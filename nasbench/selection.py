@@ -1,0 +1,236 @@
+"""Parent selection and survival, with DEAP's signatures and an explicit RNG.
+
+Individuals carry a DEAP fitness whose ``values`` are minimised objectives
+(nasbench converts maximised ones at the boundary, :mod:`nasbench.hypervolume`).
+Every function takes ``(individuals, k, ...)`` and returns a list of ``k``
+individuals, as DEAP's ``sel*`` functions do. Work on the objective matrix is
+vectorised with numpy; non-dominated sorting is moocore's C implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import moocore
+import numpy as np
+from deap import tools
+
+from ._deap import deap_random
+from .hypervolume import box_volumes, hypervolume_contributions
+
+__all__ = [
+    "objective_matrix",
+    "pareto_ranks",
+    "crowding_distance",
+    "nsga2_survivors",
+    "sel_nsga2",
+    "sel_crowded_tournament",
+    "sel_size_tournament",
+    "sel_hypervolume_proportional",
+    "sel_alternating",
+    "sel_tournament",
+    "sel_tournament_pressure",
+    "sel_fitness_proportional",
+    "PARENT_SELECTIONS",
+]
+
+
+def objective_matrix(individuals: Sequence) -> np.ndarray:
+    """(n, m) array of the individuals' minimised objective values."""
+    if not individuals:
+        return np.empty((0, 0))
+    return np.array([ind.fitness.values for ind in individuals], dtype=float)
+
+
+def pareto_ranks(F: np.ndarray) -> np.ndarray:
+    """Non-domination rank of each row, 0 for the first front (Deb et al. 2002).
+
+    moocore's C code: O(n log n) in 2-D (Jensen 2003), front peeling above.
+    """
+    F = np.asarray(F, dtype=float)
+    if len(F) == 0:
+        return np.empty(0, dtype=int)
+    if F.shape[1] == 1:
+        return np.unique(F[:, 0], return_inverse=True)[1].astype(int)
+    return np.asarray(moocore.pareto_rank(F), dtype=int)
+
+
+def crowding_distance(F: np.ndarray) -> np.ndarray:
+    """NSGA-II crowding distance of each row within its set (Deb et al. 2002).
+
+    Normalised as DEAP's ``assignCrowdingDist`` does (range times the number of
+    objectives) and with its tie order (a stable sort by each objective), so the
+    two give the same values.
+    """
+    F = np.asarray(F, dtype=float)
+    n, m = F.shape
+    dist = np.zeros(n)
+    if n == 0:
+        return dist
+    for j in range(m):
+        order = np.argsort(F[:, j], kind="stable")
+        col = F[order, j]
+        dist[order[0]] = dist[order[-1]] = np.inf
+        span = col[-1] - col[0]
+        if n < 3 or span == 0:
+            continue
+        dist[order[1:-1]] += (col[2:] - col[:-2]) / (m * span)
+    return dist
+
+
+def nsga2_survivors(F: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` NSGA-II survivors: whole fronts, then the last front by
+    descending crowding distance (ties keep input order, as DEAP's sort does)."""
+    F = np.asarray(F, dtype=float)
+    if not 0 <= k <= len(F):
+        raise ValueError(f"k must be in [0, {len(F)}], got {k}")
+    ranks = pareto_ranks(F)
+    order = np.argsort(ranks, kind="stable")
+    counts = np.bincount(ranks)
+    full = np.searchsorted(np.cumsum(counts), k, side="right")  # fronts that fit whole
+    taken = int(counts[:full].sum())
+    chosen = order[:taken]
+    if taken < k:
+        last = order[taken:taken + counts[full]]
+        crowd = crowding_distance(F[last])
+        chosen = np.concatenate([chosen, last[np.argsort(-crowd, kind="stable")[:k - taken]]])
+    return chosen
+
+
+def sel_nsga2(individuals: Sequence, k: int) -> list:
+    """NSGA-II survival (mu + lambda), the same survivors as ``deap.tools.selNSGA2``."""
+    return [individuals[i] for i in nsga2_survivors(objective_matrix(individuals), k)]
+
+
+def _rank_and_crowding(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ranks = pareto_ranks(F)
+    crowd = np.zeros(len(F))
+    for r in np.unique(ranks):
+        members = np.flatnonzero(ranks == r)
+        crowd[members] = crowding_distance(F[members])
+    return ranks, crowd
+
+
+def sel_crowded_tournament(individuals: Sequence, k: int, rng: np.random.Generator, *,
+                           tournsize: int = 2) -> list:
+    """Tournament on (rank, then larger crowding distance): NSGA-II's parent selection."""
+    F = objective_matrix(individuals)
+    ranks, crowd = _rank_and_crowding(F)
+    groups = rng.integers(len(individuals), size=(k, tournsize))
+    key = np.lexsort((-crowd[groups], ranks[groups]), axis=1)[:, 0]
+    winners = groups[np.arange(k), key]
+    return [individuals[i] for i in winners]
+
+
+def _size_weights(sizes: np.ndarray, weighting: str) -> np.ndarray:
+    if weighting == "rank":
+        # seed 000 author's code: weights by size in reverse order, smallest heaviest
+        order = np.argsort(np.argsort(sizes, kind="stable"), kind="stable")
+        w = (len(sizes) - order).astype(float)
+    elif weighting == "inverse":
+        w = 1.0 / np.maximum(sizes, np.finfo(float).tiny)
+    else:
+        raise ValueError(f"weighting must be 'rank' or 'inverse', got {weighting!r}")
+    return w / w.sum()
+
+
+def sel_size_tournament(individuals: Sequence, k: int, rng: np.random.Generator, *,
+                        tournsize: int = 3, size_objective: int = 1, performance_objective: int = 0,
+                        weighting: str = "rank") -> list:
+    """Seed 000's tournament: the group is drawn favouring small models, the best
+    performer of the group wins.
+
+    ``weighting="rank"`` weights by size in reverse order (the seed author's code),
+    ``"inverse"`` proportional to 1/size. Sizes are minimised objective values.
+    """
+    F = objective_matrix(individuals)
+    n = len(individuals)
+    p = _size_weights(F[:, size_objective], weighting)
+    group_size = min(tournsize, n)
+    chosen = []
+    for _ in range(k):
+        group = rng.choice(n, size=group_size, replace=False, p=p)
+        best = group[np.lexsort((F[group, size_objective], F[group, performance_objective]))[0]]
+        chosen.append(individuals[best])
+    return chosen
+
+
+def sel_hypervolume_proportional(individuals: Sequence, k: int, rng: np.random.Generator, *,
+                                 reference_point: Sequence[float], contribution: bool = False) -> list:
+    """Seed 000's selection with probability proportional to hypervolume.
+
+    By default each individual's weight is the volume of the box its own point
+    dominates up to the reference point (the seed author's choice);
+    ``contribution=True`` uses the exclusive hypervolume contribution instead.
+    When every weight is zero (nothing inside the reference box) the draw is uniform.
+    """
+    F = objective_matrix(individuals)
+    w = hypervolume_contributions(F, reference_point) if contribution else box_volumes(F, reference_point)
+    total = w.sum()
+    p = w / total if total > 0 else None
+    return [individuals[i] for i in rng.choice(len(individuals), size=k, replace=True, p=p)]
+
+
+def sel_alternating(individuals: Sequence, k: int, rng: np.random.Generator, *, generation: int,
+                    reference_point: Sequence[float], every: int = 3, tournsize: int = 3,
+                    size_objective: int = 1, performance_objective: int = 0,
+                    weighting: str = "rank", contribution: bool = False) -> list:
+    """Seed 000's schedule: the size tournament every ``every``-th generation,
+    hypervolume-proportional selection otherwise."""
+    if generation % every == 0:
+        return sel_size_tournament(individuals, k, rng, tournsize=tournsize, size_objective=size_objective,
+                                   performance_objective=performance_objective, weighting=weighting)
+    return sel_hypervolume_proportional(individuals, k, rng, reference_point=reference_point,
+                                        contribution=contribution)
+
+
+def sel_tournament(individuals: Sequence, k: int, rng: np.random.Generator, *, tournsize: int = 3) -> list:
+    """DEAP's ``selTournament`` (seed 003: size 3); compares fitnesses lexicographically."""
+    with deap_random(rng):
+        return tools.selTournament(individuals, k, tournsize=tournsize)
+
+
+def _order(F: np.ndarray) -> np.ndarray:
+    """Position of each individual in a best-first order: by value for one objective,
+    by (rank, larger crowding) for several."""
+    if F.shape[1] == 1:
+        keys = np.argsort(F[:, 0], kind="stable")
+    else:
+        ranks, crowd = _rank_and_crowding(F)
+        keys = np.lexsort((-crowd, ranks))
+    pos = np.empty(len(F), dtype=int)
+    pos[keys] = np.arange(len(F))
+    return pos
+
+
+def sel_tournament_pressure(individuals: Sequence, k: int, rng: np.random.Generator, *,
+                            tournsize: int = 3, p: float = 0.75) -> list:
+    """Tournament with selection pressure ``p`` (seed 001): the i-th best of the group
+    wins with probability p(1-p)^i, the last takes the remainder."""
+    if not 0 < p <= 1:
+        raise ValueError(f"selection pressure p must be in (0, 1], got {p}")
+    pos = _order(objective_matrix(individuals))
+    size = min(tournsize, len(individuals))
+    law = p * (1 - p) ** np.arange(size)
+    law[-1] = 1 - law[:-1].sum()
+    chosen = []
+    for _ in range(k):
+        group = rng.choice(len(individuals), size=size, replace=False)
+        ranked = group[np.argsort(pos[group])]
+        chosen.append(individuals[ranked[rng.choice(size, p=law)]])
+    return chosen
+
+
+def sel_fitness_proportional(individuals: Sequence, k: int, rng: np.random.Generator, *,
+                             objective: int = 0) -> list:
+    """Roulette wheel (seed 001: p_i = f_i / sum f_j) for a minimised objective, with
+    fitness f_i = worst - value_i (windowing); equal values give a uniform draw."""
+    values = objective_matrix(individuals)[:, objective]
+    f = values.max() - values
+    p = f / f.sum() if f.sum() > 0 else None
+    return [individuals[i] for i in rng.choice(len(individuals), size=k, replace=True, p=p)]
+
+
+#: Parent selections by name, as :class:`nasbench.optimizers.EvolutionConfig` names them.
+PARENT_SELECTIONS = ("crowded_tournament", "size_tournament", "hypervolume", "alternating",
+                     "tournament", "tournament_pressure", "fitness_proportional", "random")
