@@ -55,9 +55,13 @@ def _encode(ind: Sequence[Any], space: SearchSpace, idx: list[int]) -> list[floa
     return [space.parameters[i].encode(ind[i]) for i in idx]
 
 
-def _decode_into(ind: list, space: SearchSpace, idx: list[int], xs: Sequence[float]) -> None:
-    for i, x in zip(idx, xs):
-        ind[i] = space.parameters[i].decode(x)
+def _decode_into(ind: list, space: SearchSpace, idx: list[int], xs: Sequence[float],
+                 before: Sequence[float]) -> None:
+    """Write back the genes the operator changed (an untouched log-scaled gene would
+    otherwise pick up exp(log(x)) round-off)."""
+    for i, x, x0 in zip(idx, xs, before):
+        if x != x0:
+            ind[i] = space.parameters[i].decode(x)
 
 
 def _bounds(space: SearchSpace, idx: list[int]) -> tuple[list[float], list[float]]:
@@ -77,11 +81,12 @@ def cx_sbx(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator,
     if not idx:
         return ind1, ind2
     x1, x2 = _encode(ind1, space, idx), _encode(ind2, space, idx)
+    before1, before2 = list(x1), list(x2)
     low, up = _bounds(space, idx)
     with deap_random(rng):
         tools.cxSimulatedBinaryBounded(x1, x2, eta, low, up)
-    _decode_into(ind1, space, idx, x1)
-    _decode_into(ind2, space, idx, x2)
+    _decode_into(ind1, space, idx, x1, before1)
+    _decode_into(ind2, space, idx, x2, before2)
     return ind1, ind2
 
 
@@ -187,6 +192,7 @@ def mut_gaussian(ind: list, space: SearchSpace, rng: np.random.Generator, *,
     if not idx:
         return (ind,)
     xs = _encode(ind, space, idx)
+    before = list(xs)
     sigma = []
     for i in idx:
         p = space.parameters[i]
@@ -194,7 +200,7 @@ def mut_gaussian(ind: list, space: SearchSpace, rng: np.random.Generator, *,
         sigma.append(p.scale if p.scale is not None else (hi - lo) / 10)
     with deap_random(rng):
         tools.mutGaussian(xs, 0.0, sigma, indpb)
-    _decode_into(ind, space, idx, xs)
+    _decode_into(ind, space, idx, xs, before)
     return (ind,)
 
 
@@ -205,10 +211,11 @@ def mut_polynomial(ind: list, space: SearchSpace, rng: np.random.Generator, *,
     if not idx:
         return (ind,)
     xs = _encode(ind, space, idx)
+    before = list(xs)
     low, up = _bounds(space, idx)
     with deap_random(rng):
         tools.mutPolynomialBounded(xs, eta, low, up, indpb)
-    _decode_into(ind, space, idx, xs)
+    _decode_into(ind, space, idx, xs, before)
     return (ind,)
 
 
