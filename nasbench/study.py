@@ -274,6 +274,8 @@ class Study:
         front = self.pareto_front()
         F = to_minimization(front[[f"values_{m.name}" for m in self.metrics]].to_numpy(), self.directions)
         ref = to_minimization([self.reference_point], self.directions)[0]
+        if len(self.metrics) == 1:  # the length from the best value to the reference point
+            return float(max(0.0, ref[0] - F.min())) if len(F) else 0.0
         return hypervolume(F.reshape(-1, len(self.metrics)), ref)
 
     def summary(self) -> dict[str, Any]:
@@ -331,7 +333,9 @@ def trials_to_dataframe(records: Sequence[TrialRecord], metrics: Sequence[Metric
         rows.append(row)
     columns = ["trial_id", "generation", "status", *[f"values_{m.name}" for m in metrics],
                *[f"params_{n}" for n in space.names]]
-    return pd.DataFrame(rows, columns=None if rows else columns)
+    extra = sorted({k for row in rows for k in row if k.startswith("metrics_")})
+    columns += extra + ["parents", "seed", "config_hash", "error", "created", "started", "finished", "duration"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _progress(show: bool, target: int | None, created: int, untold: int):
