@@ -103,8 +103,10 @@ class DaskEvaluator:
     """Trials in parallel on Dask: a ``LocalCluster`` that nasbench starts and stops
     when no ``address`` is given, or the running scheduler at ``address``.
 
-    A worker that dies mid-trial is retried ``retries`` times by Dask, then the
-    trial is recorded as failed with the reason; the study goes on.
+    A trial that raises inside Dask machinery is retried ``retries`` times; one whose
+    worker dies is rescheduled by Dask until it has been on
+    ``distributed.scheduler.allowed-failures`` (default 3) dying workers, then it is
+    recorded as failed with the reason. Either way the study goes on.
     """
 
     def __init__(self, address: str | None = None, *, n_workers: int = 2, threads_per_worker: int = 1,
@@ -113,7 +115,6 @@ class DaskEvaluator:
             raise ValueError(f"n_workers must be >= 1, got {n_workers}")
         self.address, self.n_workers, self.threads_per_worker, self.retries = address, n_workers, threads_per_worker, retries
         self._client = self._cluster = None
-        self._scattered: tuple[int, Any] | None = None
 
     @property
     def client(self):
@@ -132,17 +133,13 @@ class DaskEvaluator:
     def parallelism(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
 
-    def _objective_future(self, objective: Callable):
-        if self._scattered is None or self._scattered[0] != id(objective):
-            self._scattered = (id(objective), self.client.scatter(objective, broadcast=True, hash=False))
-        return self._scattered[1]
-
     def run(self, objective: Callable, metric_names: Sequence[str], tasks: Sequence[TrialTask],
             deadline: float | None = None) -> Iterator[TrialOutcome]:
         from distributed import as_completed
 
-        obj = self._objective_future(objective)
-        futures = {self.client.submit(run_trial, obj, list(metric_names), t, pure=False, retries=self.retries,
+        # The objective travels with each task rather than scattered once: scattered data
+        # dies with its worker, and a trial must survive that.
+        futures = {self.client.submit(run_trial, objective, list(metric_names), t, pure=False, retries=self.retries,
                                       key=f"nasbench-trial-{t.trial_id}-{time.monotonic_ns()}"): t for t in tasks}
         for future in as_completed(futures):
             task = futures[future]
@@ -158,7 +155,7 @@ class DaskEvaluator:
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
-        self._client = self._cluster = self._scattered = None
+        self._client = self._cluster = None
 
     def __enter__(self) -> "DaskEvaluator":
         return self

@@ -130,12 +130,13 @@ class _Generational(Optimizer):
         return [Suggestion(list(b["genome"]), self.generation, tuple(b["parents"])) for b in batch]
 
     def tell(self, observations: Sequence[Observation]) -> None:
+        if len(observations) > self.outstanding:
+            raise ValueError(f"tell() got {len(observations)} results but only {self.outstanding} suggestions "
+                             "are outstanding; tell each result of ask() exactly once")
         for obs in observations:
             self.received.append({"trial_id": obs.trial_id, "genome": list(obs.genome),
                                   "values": None if obs.values is None else [float(v) for v in obs.values]})
         self.outstanding -= len(observations)
-        if self.outstanding < 0:
-            raise RuntimeError("tell() got more results than ask() handed out")
         if self.outstanding == 0 and not self.queue:
             self._end_generation()
 
