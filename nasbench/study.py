@@ -10,7 +10,9 @@ ids, same seeds) and then continues exactly as an uninterrupted run would.
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -42,6 +44,7 @@ class Study:
         self._store, self.objective, self.optimizer, self._settings = store, objective, optimizer, settings
         self.space = SearchSpace.from_dict(settings["space"])
         self.metrics = parse_metrics(settings["metrics"])
+        self._untold: list[int] = []  # trial ids asked in the open batch, not yet told
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
@@ -52,9 +55,11 @@ class Study:
         """A new study in ``directory``. A :class:`~nasbench.objectives.Problem` brings its
         own space, metrics and reference point; a plain callable needs ``space`` and
         ``metrics``. ``reference_point`` (in the metrics' own units) is fixed up front."""
-        if load_if_exists and Store.exists(directory):
-            return cls.load(directory, objective=objective)
         settings = cls._settings_for(objective, space, metrics, optimizer, optimizer_options, seed, reference_point)
+        if load_if_exists and Store.exists(directory):
+            study = cls.load(directory, objective=objective)
+            _check_same_settings(directory, study._settings, settings)
+            return study
         opt = cls._build_optimizer(settings)  # fails on bad options before anything is written
         store = Store.create(directory, settings)
         return cls(store, objective, opt, settings)
@@ -112,8 +117,6 @@ class Study:
         study = cls(store, objective, opt, settings)
         study._untold = list(state["untold"]) if state else []
         return study
-
-    _untold: list[int] = []
 
     # --- properties ------------------------------------------------------------------------
     @property
@@ -205,7 +208,9 @@ class Study:
         names = [m.name for m in self.metrics]
         for outcome in ev.run(self.objective, names, tasks, deadline):
             self._record(outcome)
-            record = self._store.trials_by_id([outcome.trial_id])[0]
+            record = replace(records[outcome.trial_id], status=outcome.status, values=outcome.values,
+                             metrics=outcome.metrics, error=outcome.error, started=outcome.started,
+                             finished=outcome.finished)
             records[outcome.trial_id] = record
             if progress is not None:
                 progress.update(1)
@@ -304,6 +309,14 @@ class Study:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _check_same_settings(directory, stored: dict, asked: dict) -> None:
+    keys = ("space", "metrics", "optimizer", "seed", "reference_point")
+    differ = [k for k in keys if json.loads(json.dumps(stored[k])) != json.loads(json.dumps(asked[k]))]
+    if differ:
+        raise ValueError(f"{directory} holds a study with other {', '.join(differ)}; load it as it is "
+                         "(Study.load) or choose another directory")
 
 
 def _with_reference(optimizer: str, options: dict, metrics: Sequence[Metric], reference_point) -> dict:

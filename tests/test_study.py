@@ -256,6 +256,8 @@ def test_create_over_an_existing_study(tmp_path):
         make(tmp_path / "s")
     again = make(tmp_path / "s", load_if_exists=True)
     assert again._store.counts()["done"] == 5
+    with pytest.raises(ValueError, match="holds a study with other optimizer, seed; load it as it is"):
+        Study.create(tmp_path / "s", ZDT1(n_var=5), seed=4, load_if_exists=True)
 
 
 @pytest.mark.parametrize("kwargs, message", [
