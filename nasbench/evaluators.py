@@ -23,6 +23,7 @@ class TrialTask:
     trial_id: int
     config: dict
     seed: int
+    directory: str | None = None  # the study's, for objectives that save artefacts (weights)
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,15 @@ def _json_safe(metrics: dict) -> dict:
 
 
 def run_trial(objective: Callable, metric_names: Sequence[str], task: TrialTask) -> TrialOutcome:
-    """Call ``objective(config, seed)``; a raise or a NaN/inf value becomes a failed outcome."""
+    """Call ``objective(config, seed)`` (or ``objective.evaluate_trial(task)`` where the
+    objective wants the whole task); a raise or a NaN/inf value becomes a failed outcome."""
     started = time.time()
     try:
-        values, metrics = _split_result(objective(dict(task.config), task.seed), metric_names)
+        if hasattr(objective, "evaluate_trial"):
+            result = objective.evaluate_trial(task)
+        else:
+            result = objective(dict(task.config), task.seed)
+        values, metrics = _split_result(result, metric_names)
         bad = [n for n, v in zip(metric_names, values) if not math.isfinite(v)]
         if bad:
             return TrialOutcome(task.trial_id, "failed", None, _json_safe({**metrics, **dict(zip(metric_names, values))}),
@@ -122,8 +128,12 @@ class DaskEvaluator:
             from distributed import Client, LocalCluster
 
             if self.address is None:
+                # one BLAS/OpenMP thread per worker thread, so parallel trials do not
+                # oversubscribe the cores (torch reads these when the worker imports it)
+                threads = str(self.threads_per_worker)
+                env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
                 self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
-                                             dashboard_address=None, processes=True)
+                                             dashboard_address=None, processes=True, env=env)
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(self.address)

@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__
 from .evaluators import InProcessEvaluator, TrialOutcome, TrialTask, make_evaluator
 from .hypervolume import hypervolume, nondominated_mask, to_minimization
-from .objectives import Metric, Problem, objective_from_spec, objective_spec, parse_metrics
+from .objectives import Metric, Problem, TrainingObjective, objective_from_spec, objective_spec, parse_metrics
 from .optimizers import OPTIMIZERS, Observation, Optimizer, make_optimizer
 from .space import SearchSpace
 from .store import Store, StoreError, TrialRecord
@@ -68,10 +68,11 @@ class Study:
     def _settings_for(objective, space, metrics, optimizer, options, seed, reference_point) -> dict:
         if not callable(objective):
             raise ValueError(f"objective must be callable as objective(config, seed), got {type(objective).__name__}")
-        if isinstance(objective, Problem):
+        if isinstance(objective, (Problem, TrainingObjective)):
             space = space or objective.space
             metrics = metrics or objective.metrics
-            reference_point = objective.reference_point if reference_point is None else reference_point
+        if isinstance(objective, Problem) and reference_point is None:
+            reference_point = objective.reference_point
         if space is None or metrics is None:
             raise ValueError("a plain objective function needs space=... and metrics={'name': 'minimize', ...}")
         if not isinstance(space, SearchSpace):
@@ -204,7 +205,8 @@ class Study:
         if not self._untold:
             return
         records = dict(zip(self._untold, self._store.trials_by_id(self._untold)))
-        tasks = [TrialTask(t, records[t].config, records[t].seed) for t in self._untold if records[t].status == "pending"]
+        tasks = [TrialTask(t, records[t].config, records[t].seed, str(self.directory))
+                 for t in self._untold if records[t].status == "pending"]
         names = [m.name for m in self.metrics]
         for outcome in ev.run(self.objective, names, tasks, deadline):
             self._record(outcome)

@@ -1,0 +1,221 @@
+"""Datasets as tensors, and seeded splits.
+
+Embedded defaults need no download: ``digits`` (scikit-learn's real handwritten
+digits), ``mnist1d`` (generated procedurally) and ``sinewave`` (seed 003's toy
+regression). Images a user brings live under ``data/NAME/`` in ImageFolder
+layout; torchvision's FashionMNIST, CIFAR-10 and Flowers102 are read from a
+local root. Nothing is downloaded unless asked for explicitly
+(:func:`fetch_dataset`, ``nasbench data fetch NAME``).
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+__all__ = ["Dataset", "DatasetNotFound", "load_dataset", "fetch_dataset", "dataset_names", "train_val_test_split",
+           "stratified_kfold", "DEFAULT_ROOT"]
+
+DEFAULT_ROOT = Path("data")
+_TORCHVISION = {"fashionmnist": "FashionMNIST", "cifar10": "CIFAR10", "flowers102": "Flowers102"}
+
+
+class DatasetNotFound(FileNotFoundError):
+    """A dataset that is not on disk; the message says where to put it or how to fetch it."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Inputs ``x`` (N, C, H, W) or (N, C, L), targets ``y``; a name and a task.
+
+    ``test`` holds a separate test set when the source defines one.
+    """
+
+    name: str
+    task: str  # "classification" or "regression"
+    x: torch.Tensor
+    y: torch.Tensor
+    n_classes: int = 0
+    test: "Dataset | None" = None
+
+    def __post_init__(self) -> None:
+        if self.task not in ("classification", "regression"):
+            raise ValueError(f"task must be 'classification' or 'regression', got {self.task!r}")
+        if len(self.x) != len(self.y):
+            raise ValueError(f"x has {len(self.x)} samples but y has {len(self.y)}")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def subset(self, index: np.ndarray | torch.Tensor) -> "Dataset":
+        index = torch.as_tensor(np.asarray(index), dtype=torch.long)
+        return Dataset(self.name, self.task, self.x[index], self.y[index], self.n_classes)
+
+
+def dataset_names(root: str | Path = DEFAULT_ROOT) -> list[str]:
+    """Embedded datasets, torchvision sets, and the image folders under ``root``."""
+    root = Path(root)
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    return ["digits", "mnist1d", "sinewave", *_TORCHVISION, *[f for f in folders if f not in _TORCHVISION]]
+
+
+def load_dataset(name: str, *, root: str | Path = DEFAULT_ROOT, seed: int = 0, image_size: int | None = None,
+                 n_samples: int | None = None) -> Dataset:
+    """Load a dataset by name.
+
+    ``image_size`` resizes images (digits are 8x8; upsample them with 16 or 32).
+    ``n_samples`` sizes the generated sets (``mnist1d``, ``sinewave``).
+    """
+    if name == "digits":
+        return _digits(image_size)
+    if name == "mnist1d":
+        return _mnist1d(seed, n_samples or 4000)
+    if name == "sinewave":
+        return _sinewave(seed, n_samples or 2000)
+    if name in _TORCHVISION:
+        return _torchvision(name, Path(root), image_size)
+    folder = Path(root) / name
+    if folder.is_dir():
+        return _image_folder(folder, image_size or 32)
+    raise DatasetNotFound(f"unknown dataset {name!r}: use one of {dataset_names(root)}, or put images in "
+                          f"{folder}/<class>/<image> (ImageFolder layout)")
+
+
+def _digits(image_size: int | None) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if image_size and image_size != 8:
+        x = torch.nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    return Dataset("digits", "classification", x, torch.tensor(bunch.target, dtype=torch.long), 10)
+
+
+@contextmanager
+def _global_seed_guard() -> Iterator[None]:
+    """mnist1d seeds the global ``random`` and ``np.random``: put them back afterwards."""
+    py, np_state = random.getstate(), np.random.get_state()
+    try:
+        yield
+    finally:
+        random.setstate(py)
+        np.random.set_state(np_state)
+
+
+def _mnist1d(seed: int, n_samples: int) -> Dataset:
+    from mnist1d.data import get_dataset_args, make_dataset  # procedural: never its network path
+
+    args = get_dataset_args()
+    args.num_samples, args.seed = int(n_samples), int(seed)
+    with _global_seed_guard():
+        data = make_dataset(args)
+
+    def tensors(x, y):
+        return torch.tensor(x, dtype=torch.float32).unsqueeze(1), torch.tensor(y, dtype=torch.long)
+
+    test = Dataset("mnist1d", "classification", *tensors(data["x_test"], data["y_test"]), 10)
+    return Dataset("mnist1d", "classification", *tensors(data["x"], data["y"]), 10, test)
+
+
+def _sinewave(seed: int, n_samples: int) -> Dataset:
+    """Seed 003: five sine waves as covariates, a random linear combination as target."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, 2 * np.pi, size=n_samples)
+    freq, phase = rng.uniform(0.5, 3.0, size=5), rng.uniform(0, 2 * np.pi, size=5)
+    covariates = np.sin(np.outer(t, freq) + phase)
+    weights = rng.normal(size=5)
+    target = covariates @ weights / np.sqrt(5)
+    x = torch.tensor(covariates, dtype=torch.float32).unsqueeze(1)  # (N, 1, 5)
+    return Dataset("sinewave", "regression", x, torch.tensor(target, dtype=torch.float32).unsqueeze(1))
+
+
+def _image_transform(image_size: int | None):
+    from torchvision import transforms
+
+    steps = [transforms.Resize((image_size, image_size))] if image_size else []
+    return transforms.Compose([*steps, transforms.ToTensor()])
+
+
+def _stack(ds) -> tuple[torch.Tensor, torch.Tensor]:
+    xs, ys = zip(*(ds[i] for i in range(len(ds))))
+    return torch.stack(xs), torch.tensor(ys, dtype=torch.long)
+
+
+def _image_folder(folder: Path, image_size: int) -> Dataset:
+    from torchvision.datasets import ImageFolder
+
+    try:
+        ds = ImageFolder(str(folder), transform=_image_transform(image_size))
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise DatasetNotFound(f"{folder} is not an image folder ({exc}); lay it out as {folder}/<class>/<image>") from None
+    x, y = _stack(ds)
+    return Dataset(folder.name, "classification", x, y, len(ds.classes))
+
+
+def _torchvision(name: str, root: Path, image_size: int | None) -> Dataset:
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION[name])
+    kwargs = {"split": "train"} if name == "flowers102" else {"train": True}
+    test_kwargs = {"split": "test"} if name == "flowers102" else {"train": False}
+    size = image_size or (32 if name == "flowers102" else None)
+    try:
+        train = cls(str(root), download=False, transform=_image_transform(size), **kwargs)
+        test = cls(str(root), download=False, transform=_image_transform(size), **test_kwargs)
+    except RuntimeError:
+        raise DatasetNotFound(f"{name} is not under {root}/; fetch it once with: nasbench data fetch {name} "
+                              f"--root {root} (or copy torchvision's {_TORCHVISION[name]} files there)") from None
+    n_classes = 102 if name == "flowers102" else 10
+    test_ds = Dataset(name, "classification", *_stack(test), n_classes)
+    return Dataset(name, "classification", *_stack(train), n_classes, test_ds)
+
+
+def fetch_dataset(name: str, root: str | Path = DEFAULT_ROOT) -> Path:
+    """Download a torchvision dataset into ``root`` (the one explicit download)."""
+    if name not in _TORCHVISION:
+        raise ValueError(f"only torchvision sets can be fetched ({sorted(_TORCHVISION)}); {name!r} is "
+                         "embedded or brought as an image folder")
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, _TORCHVISION[name])
+    for kwargs in ({"split": "train"}, {"split": "test"}) if name == "flowers102" else ({"train": True}, {"train": False}):
+        cls(str(root), download=True, **kwargs)
+    return Path(root)
+
+
+def train_val_test_split(dataset: Dataset, *, val: float = 0.2, test: float = 0.0, seed: int = 0,
+                         stratify: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index arrays (train, validation, test), stratified by class for classification."""
+    from sklearn.model_selection import train_test_split
+
+    if not (0 < val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ValueError(f"val and test fractions must be in (0, 1) and sum below 1, got val={val}, test={test}")
+    index = np.arange(len(dataset))
+    labels = dataset.y.numpy() if stratify and dataset.task == "classification" else None
+    test_idx = np.array([], dtype=int)
+    if test > 0:
+        index, test_idx = train_test_split(index, test_size=test, random_state=seed, stratify=labels)
+        labels = labels[index] if labels is not None else None
+    train_idx, val_idx = train_test_split(index, test_size=val / (1 - test), random_state=seed + 1, stratify=labels)
+    return np.sort(train_idx), np.sort(val_idx), np.sort(test_idx)
+
+
+def stratified_kfold(dataset: Dataset, k: int, *, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, validation) index pairs; stratified for classification (seed 000: k=3)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if int(k) != k or k < 2:
+        raise ValueError(f"k-fold needs k >= 2, got {k}")
+    splitter = (StratifiedKFold if dataset.task == "classification" else KFold)(n_splits=k, shuffle=True,
+                                                                                  random_state=seed)
+    return [(tr, va) for tr, va in splitter.split(np.zeros(len(dataset)), dataset.y.numpy())]
