@@ -1,4 +1,4 @@
-"""Command line: ``nasbench run``, ``nasbench resume``, ``nasbench show``, ``nasbench presets``.
+"""Command line: ``nasbench run``, ``resume``, ``show``, ``presets``, ``data list|fetch``.
 
 Errors a user can fix (bad arguments, a directory that is not a study, a store
 from a newer version) print one line naming the fix and exit with status 2.
@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("presets", help="list the bundled search spaces")
+
+    data = sub.add_parser("data", help="datasets: list them, or fetch a torchvision set (the one download)")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    data_sub.add_parser("list", help="datasets nasbench can load").add_argument("--root", default="data")
+    fetch = data_sub.add_parser("fetch", help="download a torchvision dataset into --root")
+    fetch.add_argument("name", choices=["fashionmnist", "cifar10", "flowers102"])
+    fetch.add_argument("--root", default="data")
     return parser
 
 
@@ -115,9 +122,19 @@ def _cmd_presets(args: argparse.Namespace) -> None:
         print(f"{name:10s} {len(space):2d} parameters: {', '.join(space.names)}")
 
 
+def _cmd_data(args: argparse.Namespace) -> None:
+    from .data import dataset_names, fetch_dataset
+
+    if args.data_command == "list":
+        print("\n".join(dataset_names(args.root)))
+    else:
+        print(f"fetched {args.name} into {fetch_dataset(args.name, args.root)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"run": _cmd_run, "resume": _cmd_resume, "show": _cmd_show, "presets": _cmd_presets}[args.command]
+    handler = {"run": _cmd_run, "resume": _cmd_resume, "show": _cmd_show, "presets": _cmd_presets,
+               "data": _cmd_data}[args.command]
     try:
         handler(args)
     except (StoreError, SpaceError, ValueError) as exc:

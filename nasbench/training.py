@@ -18,6 +18,7 @@ import copy
 import math
 import os
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Mapping
 
@@ -29,7 +30,7 @@ from .data import Dataset, stratified_kfold, train_val_test_split
 from .models import count_parameters
 
 __all__ = ["TrainConfig", "FitResult", "TrainingDiverged", "OutOfMemory", "resolve_device", "fit", "evaluate",
-           "train_epoch", "cross_validate", "holdout", "augment", "set_threads"]
+           "train_epoch", "cross_validate", "holdout", "augment", "set_threads", "load_trial_model"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -268,3 +269,21 @@ def holdout(model_factory: Callable[[], nn.Module], dataset: Dataset, cfg: Train
                  task=dataset.task, seed=seed)
     return dict(result.metrics), [result]
 
+
+
+def load_trial_model(directory: str | Path, trial_id: int, *, fold: int = 0) -> nn.Module:
+    """The model a trial saved (``TrainingObjective(save_weights=True)``), rebuilt from its
+    configuration and loaded with ``torch.load(..., weights_only=True)``, in eval mode."""
+    from .models import build_model
+
+    path = Path(directory) / "models" / f"trial_{int(trial_id):06d}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved weights for trial {trial_id} at {path}; run the study with "
+                                "TrainingObjective(save_weights=True)")
+    payload = torch.load(path, weights_only=True, map_location="cpu")
+    states = payload["state_dicts"]
+    if not 0 <= fold < len(states):
+        raise ValueError(f"trial {trial_id} saved {len(states)} fold(s); fold must be in [0, {len(states) - 1}]")
+    model = build_model(payload["config"], payload["input_shape"], payload["n_outputs"], payload["architecture"] or None)
+    model.load_state_dict(states[fold])
+    return model.eval()

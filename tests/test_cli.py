@@ -58,3 +58,10 @@ def test_presets_listing(capsys):
 def test_console_script_is_installed(tmp_path):
     exe = subprocess.run([sys.executable, "-m", "nasbench.cli", "presets"], capture_output=True, text=True)
     assert exe.returncode == 0 and "evo_cnn" in exe.stdout
+
+
+def test_data_list(capsys, tmp_path):
+    (tmp_path / "flowers").mkdir()
+    assert main(["data", "list", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[:3] == ["digits", "mnist1d", "sinewave"] and "cifar10" in out and "flowers" in out

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nasbench.data import (DatasetNotFound, dataset_names, fetch_dataset, load_dataset, stratified_kfold,
+                           train_val_test_split)
+
+
+def test_digits_are_real_handwritten_digits():
+    d = load_dataset("digits")
+    assert d.x.shape == (1797, 1, 8, 8) and d.n_classes == 10 and d.task == "classification"
+    assert float(d.x.min()) == 0.0 and float(d.x.max()) == 1.0
+    assert torch.bincount(d.y).tolist()[:3] == [178, 182, 177]
+    up = load_dataset("digits", image_size=16)
+    assert up.x.shape == (1797, 1, 16, 16)
+
+
+def test_mnist1d_is_procedural_reproducible_and_leaves_global_rng_alone():
+    state = np.random.get_state()[1].copy()
+    a = load_dataset("mnist1d", seed=1, n_samples=400)
+    assert np.array_equal(np.random.get_state()[1], state)
+    b = load_dataset("mnist1d", seed=1, n_samples=400)
+    c = load_dataset("mnist1d", seed=2, n_samples=400)
+    assert torch.equal(a.x, b.x) and not torch.equal(a.x, c.x)
+    assert a.x.shape == (320, 1, 40) and a.test.x.shape == (80, 1, 40) and a.n_classes == 10
+
+
+def test_sinewave_target_is_a_linear_combination_of_five_sines():
+    d = load_dataset("sinewave", seed=3, n_samples=500)
+    assert d.task == "regression" and d.x.shape == (500, 1, 5) and d.y.shape == (500, 1)
+    X = d.x[:, 0, :].double().numpy()
+    coef, residual, *_ = np.linalg.lstsq(X, d.y.double().numpy(), rcond=None)
+    assert residual.item() < 1e-8 and np.abs(X).max() <= 1.0
+    assert not torch.equal(d.y, load_dataset("sinewave", seed=4, n_samples=500).y)
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls in ("daisy", "tulip"):
+        (tmp_path / "flowers" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(tmp_path / "flowers" / cls / f"{i}.png")
+    d = load_dataset("flowers", root=tmp_path, image_size=16)
+    assert d.x.shape == (6, 3, 16, 16) and d.n_classes == 2 and d.y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert "flowers" in dataset_names(tmp_path)
+
+
+def test_missing_data_says_where_to_get_it(tmp_path):
+    with pytest.raises(DatasetNotFound, match=r"cifar10 is not under .*; fetch it once with: nasbench data fetch cifar10"):
+        load_dataset("cifar10", root=tmp_path)
+    with pytest.raises(DatasetNotFound, match=r"unknown dataset 'imagenet': use one of \['digits', 'mnist1d'"):
+        load_dataset("imagenet", root=tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetNotFound, match="is not an image folder"):
+        load_dataset("empty", root=tmp_path)
+    with pytest.raises(ValueError, match="only torchvision sets can be fetched"):
+        fetch_dataset("digits", tmp_path)
+
+
+def test_splits_are_stratified_disjoint_and_seeded():
+    d = load_dataset("digits")
+    tr, va, te = train_val_test_split(d, val=0.2, test=0.1, seed=0)
+    assert len(set(tr) | set(va) | set(te)) == len(d) == len(tr) + len(va) + len(te)
+    assert abs(len(va) / len(d) - 0.2) < 0.01 and abs(len(te) / len(d) - 0.1) < 0.01
+    counts = torch.bincount(d.y[va], minlength=10).numpy()
+    assert counts.min() >= 34 and counts.max() <= 38  # ~ 20% of ~180 per class
+    again = train_val_test_split(d, val=0.2, test=0.1, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again))
+    with pytest.raises(ValueError, match="fractions"):
+        train_val_test_split(d, val=0.9, test=0.2)
+
+
+def test_stratified_kfold_partitions():
+    d = load_dataset("digits")
+    folds = stratified_kfold(d, 3, seed=0)
+    assert len(folds) == 3
+    val = np.concatenate([va for _, va in folds])
+    assert sorted(val.tolist()) == list(range(len(d)))
+    for tr, va in folds:
+        assert not set(tr) & set(va)
+        assert torch.bincount(d.y[va], minlength=10).min() >= 58
+    with pytest.raises(ValueError, match="k >= 2"):
+        stratified_kfold(d, 1)

@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from nasbench.data import Dataset, load_dataset, train_val_test_split
+from nasbench.evaluators import TrialTask
+from nasbench.objectives import TrainingObjective
+from nasbench.study import Study
+from nasbench.training import (OutOfMemory, TrainConfig, augment, cross_validate, evaluate, fit, load_trial_model,
+                               resolve_device, train_epoch)
+
+FAST = {"max_epochs": 2, "patience": None, "batch_size": 64}
+
+
+def tiny_data(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def tiny_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+
+
+def test_train_epoch_and_evaluate_on_random_tensors():
+    x, y = tiny_data()
+    model = tiny_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = evaluate(model, x, y, "classification")["loss"]
+    for _ in range(20):
+        loss = train_epoch(model, x, y, opt, TrainConfig(batch_size=16), "classification", torch.Generator().manual_seed(0))
+    after = evaluate(model, x, y, "classification")
+    assert after["loss"] < before and float(loss) < before
+    assert set(after) == {"loss", "accuracy", "top3_accuracy"} and after["top3_accuracy"] == 1.0  # 3 classes
+
+
+def test_top_k_on_a_hand_made_example():
+    logits = torch.tensor([[3.0, 2.0, 1.0, 0.0],    # label 0: top-1 hit
+                           [3.0, 2.0, 1.0, 0.0],    # label 1: top-2 hit
+                           [3.0, 2.0, 1.0, 0.0],    # label 3: miss at top-2
+                           [0.0, 1.0, 2.0, 3.0]])   # label 2: top-2 hit
+    model = nn.Sequential()  # identity: the inputs are the logits
+    scores = evaluate(model, logits, torch.tensor([0, 1, 3, 2]), "classification", top_k=2)
+    assert scores["accuracy"] == 0.25 and scores["top2_accuracy"] == 0.75
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch():
+    x, y = tiny_data(200, seed=1)  # random labels: validation loss rises once it overfits
+    xv, yv = tiny_data(200, seed=2)
+    model_factory = lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 3))
+    cfg = TrainConfig(max_epochs=100, patience=3, batch_size=32, learning_rate=1e-2)
+    result = fit(model_factory, (x, y), (xv, yv), cfg, task="classification", seed=0)
+    assert result.epochs == result.best_epoch + 3 < 100
+    best = min(result.learning_curve, key=lambda r: r["val_loss"])
+    assert result.metrics["val_loss"] == best["val_loss"]
+    model = model_factory()
+    model.load_state_dict(result.state_dict)
+    assert evaluate(model, xv, yv, "classification")["loss"] == pytest.approx(best["val_loss"], rel=1e-6)
+
+
+def test_k_fold_scores_average_the_folds():
+    d = load_dataset("digits")
+    small = d.subset(np.arange(300))
+    mean, results = cross_validate(lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), small,
+                                   TrainConfig(**FAST), folds=3, seed=0)
+    assert len(results) == 3
+    for key in ("val_loss", "val_accuracy", "val_top3_accuracy"):
+        assert mean[key] == pytest.approx(np.mean([r.metrics[key] for r in results]))
+    assert len({r.metrics["val_loss"] for r in results}) == 3
+
+
+def test_training_is_seeded_and_leaves_global_rng_alone():
+    x, y = tiny_data()
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    a = fit(tiny_model, (x, y), (x, y), TrainConfig(**FAST), task="classification", seed=5)
+    assert torch.equal(torch.rand(1), expected)
+    b = fit(tiny_model, (x, y), (x, y), TrainConfig(**FAST), task="classification", seed=5)
+    c = fit(tiny_model, (x, y), (x, y), TrainConfig(**FAST), task="classification", seed=6)
+    assert a.learning_curve == b.learning_curve != c.learning_curve
+
+
+def test_augmentation_is_batched_and_seeded():
+    x = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).reshape(2, 1, 4, 4)
+    flipped = augment(x.repeat(50, 1, 1, 1), TrainConfig(random_flip=True), torch.Generator().manual_seed(0))
+    is_flip = (flipped == x.repeat(50, 1, 1, 1).flip(-1)).flatten(1).all(1)
+    is_same = (flipped == x.repeat(50, 1, 1, 1)).flatten(1).all(1)
+    assert (is_flip | is_same).all() and 30 < int(is_flip.sum()) < 70
+    rotated = augment(x, TrainConfig(rotation_degrees=30.0), torch.Generator().manual_seed(0))
+    assert rotated.shape == x.shape and not torch.equal(rotated, x)
+    again = augment(x, TrainConfig(rotation_degrees=30.0), torch.Generator().manual_seed(0))
+    assert torch.equal(rotated, again)
+    assert augment(torch.zeros(3, 5), TrainConfig(random_flip=True), torch.Generator()) .shape == (3, 5)  # not images
+
+
+def test_from_config_takes_the_search_hyperparameters():
+    cfg = TrainConfig.from_config({"batch_size": 256, "optimizer": "sgd", "learning_rate": 0.01, "weight_decay": 1e-4,
+                                   "random_flip": True, "random_rotation": True, "n_filters": 8}, max_epochs=7)
+    assert (cfg.batch_size, cfg.optimizer, cfg.learning_rate, cfg.weight_decay) == (256, "sgd", 0.01, 1e-4)
+    assert cfg.random_flip and cfg.rotation_degrees == 30.0 and cfg.max_epochs == 7
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd'"):
+        TrainConfig(optimizer="rmsprop")
+
+
+def test_device_selection():
+    assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU is visible; use device='auto' or 'cpu'"):
+            resolve_device("cuda")
+
+
+def test_out_of_memory_becomes_a_clear_error():
+    def factory():
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    x, y = tiny_data()
+    with pytest.raises(OutOfMemory, match="out of memory on cpu .*lower batch_size"):
+        fit(factory, (x, y), (x, y), TrainConfig(**FAST), task="classification", seed=0)
+
+
+@pytest.mark.parametrize("dataset, space, metrics", [
+    ("digits", "jahs_cnn", ["val_error"]),
+    ("digits", "evo_cnn", {"val_top3_accuracy": "maximize", "n_params": "minimize"}),
+    ("sinewave", "mlp", ["val_mse"]),
+    ("mnist1d", "mlp", ["val_error", "macs"]),
+])
+def test_every_preset_trains_on_its_data(dataset, space, metrics):
+    objective = TrainingObjective(dataset, space, metrics, protocol=FAST, n_samples=400)
+    scores = objective(objective.space.default(), seed=0)
+    for m in objective.metrics:
+        assert np.isfinite(scores[m.name])
+    assert scores["epochs"] == [2] and len(scores["learning_curves"][0]) == 2 and scores["device"] == "cpu"
+
+
+def test_seed_000_protocol_scores_by_three_fold_cv():
+    objective = TrainingObjective("digits", "evo_cnn", {"val_top3_accuracy": "maximize", "n_params": "minimize"},
+                                  folds=3, protocol=FAST)
+    scores = objective(objective.space.default(), seed=1)
+    assert len(scores["epochs"]) == 3 and 0.5 < scores["val_top3_accuracy"] <= 1.0  # chance is 0.3
+
+
+def test_nan_invalid_and_good_trials_in_one_study(tmp_path):
+    objective = TrainingObjective("sinewave", "mlp", ["val_mse"],
+                                  protocol={**FAST, "optimizer": "sgd", "learning_rate": 1e6}, n_samples=200)
+    study = Study.create(tmp_path / "nan", objective, optimizer="random", seed=0)
+    study.optimize(2, show_progress=False)
+    df = study.trials_dataframe()
+    assert (df["status"] == "failed").all()
+    assert df["error"].str.match(r"TrainingDiverged: loss became (nan|inf) at epoch \d+; lower the learning rate").all()
+
+    conv = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol=FAST)
+    study = Study.create(tmp_path / "cnn", conv, optimizer="random", seed=0)
+    study.optimize(4, show_progress=False)
+    assert (study.trials_dataframe()["status"] == "done").all()  # 8x8 digits allow 3 pooled layers
+    tiny = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol=FAST, image_size=4)
+    study = Study.create(tmp_path / "tiny", tiny, optimizer="random", seed=3)
+    study.optimize(6, show_progress=False)
+    df = study.trials_dataframe()
+    bad = df[df["params_n_conv_layers"] == 3]
+    assert len(bad) and (bad["status"] == "failed").all()
+    assert bad["error"].str.startswith("InvalidArchitecture: 3 pooled conv layers shrink a 4x4 input").all()
+    assert (df[df["params_n_conv_layers"] < 3]["status"] == "done").all()
+
+
+def test_saved_model_reloads_and_predicts_the_same(tmp_path):
+    objective = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol=FAST, save_weights=True)
+    config = objective.space.default()
+    scores = objective.evaluate_trial(TrialTask(7, config, 42, str(tmp_path)))
+    model = load_trial_model(tmp_path, 7)
+    data = objective.data
+    _, va, _ = train_val_test_split(data, val=0.2, seed=0)
+    again = evaluate(model, data.x[va], data.y[va], "classification")
+    assert again["loss"] == pytest.approx(scores["val_loss"], rel=1e-6)
+    assert again["accuracy"] == pytest.approx(scores["val_accuracy"], abs=1e-9)
+    payload = torch.load(tmp_path / "models" / "trial_000007.pt", weights_only=True)
+    assert payload["config"] == config
+    with pytest.raises(FileNotFoundError, match="save_weights=True"):
+        load_trial_model(tmp_path, 8)
+
+
+def test_study_with_training_objective_resumes_from_its_spec(tmp_path):
+    objective = TrainingObjective("sinewave", "mlp", ["val_mse"], protocol=FAST, n_samples=200)
+    study = Study.create(tmp_path / "s", objective, optimizer="ga", seed=1,
+                         optimizer_options={"config": {"population_size": 3}})
+    study.optimize(3, show_progress=False)
+    study.close()
+    again = Study.load(tmp_path / "s")  # rebuilt from the stored spec, no objective passed
+    again.optimize(3, show_progress=False)
+    assert again._store.counts()["done"] == 6
+
+
+@pytest.mark.slow
+def test_serial_and_dask_training_agree(tmp_path):
+    from nasbench.evaluators import DaskEvaluator
+
+    objective = TrainingObjective("digits", "mlp", ["val_error", "n_params"], protocol=FAST)
+    tables = []
+    with DaskEvaluator(n_workers=2) as ev:
+        for name, evaluator in (("serial", None), ("dask", ev)):
+            study = Study.create(tmp_path / name, objective, seed=5,
+                                 optimizer_options={"config": {"population_size": 4}})
+            study.optimize(8, evaluator=evaluator, show_progress=False)
+            df = study.trials_dataframe()
+            tables.append(df[["trial_id", "generation", "status", "values_val_error", "values_n_params",
+                              "metrics_val_loss", "seed"]])
+    pd.testing.assert_frame_equal(tables[0], tables[1])
