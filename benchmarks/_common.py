@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +31,19 @@ def environment(*modules: str) -> str:
         except (ImportError, AttributeError):
             versions.append(f"{name} n/a")
     return (f"{platform.platform()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-            f"Python {platform.python_version()}, " + ", ".join(versions))
+            f"Python {platform.python_version()}, nasbench {git_revision()}, " + ", ".join(versions))
+
+
+def git_revision() -> str:
+    """Short commit of the checkout, with ``+local changes`` when nasbench/ differs from it."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "nasbench"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "(not a git checkout)"
+    return sha + (" +local changes" if dirty else "")
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

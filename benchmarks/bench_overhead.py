@@ -111,13 +111,19 @@ def interleaved(evals: int, pop: int, repeats: int) -> dict[str, dict[str, float
 
 
 def profile_study(evals: int, pop: int, top: int = 15) -> str:
-    """cProfile of one Study run: the ``top`` functions by cumulative time."""
+    """cProfile of one Study run: the ``top`` functions by cumulative time, then by
+    own time, and who calls ``json.dumps`` (serialisation is a usual hot spot)."""
     profiler = cProfile.Profile()
     profiler.enable()
     run_study(evals, pop)
     profiler.disable()
     buf = io.StringIO()
-    pstats.Stats(profiler, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(top)
+    stats = pstats.Stats(profiler, stream=buf).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(top)
+    buf.write(f"Top {top} by own (internal) time:\n")
+    stats.sort_stats("tottime").print_stats(top)
+    buf.write("Callers of json.dumps:\n")
+    stats.sort_stats("cumulative").print_callers(r"__init__.py:\d+\(dumps\)")
     return buf.getvalue()
 
 
@@ -157,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     ])
     if not args.no_profile:
         seconds, profile = timed(lambda: profile_study(evals, pop))
-        text = f"cProfile of one nasbench Study run ({seconds:.1f} s under the profiler), top 15 cumulative:\n{profile}"
+        text = (f"cProfile of one nasbench Study run ({seconds:.1f} s under the profiler), "
+                f"top 15 by cumulative time:\n{profile}")
         print(text)
         if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -265,8 +265,9 @@ def main(argv: list[str] | None = None) -> None:
         f"({evals:,} evaluations, population {pop}, seeds 0..{seeds - 1}, {args.workers} worker processes; "
         f"this invocation {total:.0f} s)",
         summarise(rows, args.problems, args.methods),
-        describe_gaps(gaps) + " Wall times are per run, with the other worker busy on the second core. Optuna keeps its defaults "
-        "(uniform crossover, random-resampling mutation); nasbench and pymoo use SBX + polynomial mutation.",
+        describe_gaps(gaps) + " Wall times are per run, with the other worker busy on the second core. "
+        "Optuna keeps its defaults (uniform crossover, random-resampling mutation); nasbench and pymoo "
+        "use SBX + polynomial mutation.",
     ])
     write_report(report, args.out)
 

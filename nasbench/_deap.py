@@ -18,6 +18,7 @@ import numpy as np
 from deap import base, creator
 
 _LOCK = threading.RLock()
+_DEPTH = threading.local()
 
 
 @contextmanager
@@ -25,15 +26,22 @@ def deap_random(rng: np.random.Generator) -> Iterator[None]:
     """Seed :mod:`random` from ``rng`` for the duration of the block, then restore it.
 
     The block is deterministic given ``rng``'s state, advances ``rng`` by one
-    draw, and leaves every other user of :mod:`random` undisturbed.
+    draw, and leaves every other user of :mod:`random` undisturbed. Nested blocks
+    share the outermost one's stream (so an optimiser can wrap a whole generation
+    once instead of paying the seeding on every operator call).
     """
     with _LOCK:
-        saved = random.getstate()
-        random.seed(int(rng.integers(2**63)))
+        depth = getattr(_DEPTH, "value", 0)
+        if depth == 0:
+            saved = random.getstate()
+            random.seed(int(rng.integers(2**63)))
+        _DEPTH.value = depth + 1
         try:
             yield
         finally:
-            random.setstate(saved)
+            _DEPTH.value = depth
+            if depth == 0:
+                random.setstate(saved)
 
 
 def fitness_class(n_objectives: int) -> type:

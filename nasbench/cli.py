@@ -1,4 +1,4 @@
-"""Command line: ``nasbench run``, ``resume``, ``show``, ``presets``, ``data list|fetch``.
+"""Command line: ``nasbench run``, ``resume``, ``show``, ``report``, ``presets``, ``data list|fetch``.
 
 Errors a user can fix (bad arguments, a directory that is not a study, a store
 from a newer version) print one line naming the fix and exit with status 2.
@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("presets", help="list the bundled search spaces")
+
+    report = sub.add_parser("report", help="execute a notebook with papermill and render it to HTML")
+    report.add_argument("notebook", help="e.g. notebooks/01_evolutionary_nas.ipynb")
+    report.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="set a notebook parameter (repeatable); VALUE is read as YAML: 3, 0.5, true, text")
+    report.add_argument("--output-dir", default="reports", help="where the .ipynb and .html go")
+    report.add_argument("--show-input", action="store_true", help="keep code cells in the HTML")
 
     data = sub.add_parser("data", help="datasets: list them, or fetch a torchvision set (the one download)")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -131,12 +138,25 @@ def _cmd_data(args: argparse.Namespace) -> None:
         print(f"fetched {args.name} into {fetch_dataset(args.name, args.root)}")
 
 
+def _cmd_report(args: argparse.Namespace) -> None:
+    from .reports import parse_value, render
+
+    params = {name: parse_value(value) for name, value in args.parameter}
+    executed, html = render(args.notebook, params, output_dir=args.output_dir, hide_input=not args.show_input)
+    print(f"wrote {executed} and {html}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from .reports import ReportError
+
     args = _parser().parse_args(argv)
     handler = {"run": _cmd_run, "resume": _cmd_resume, "show": _cmd_show, "presets": _cmd_presets,
-               "data": _cmd_data}[args.command]
+               "data": _cmd_data, "report": _cmd_report}[args.command]
     try:
         handler(args)
+    except ReportError as exc:
+        print(f"nasbench: error: {exc}", file=sys.stderr)
+        return 1
     except (StoreError, SpaceError, ValueError) as exc:
         print(f"nasbench: error: {exc}", file=sys.stderr)
         return 2

@@ -104,41 +104,41 @@ class _ZDT(Problem):
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         f1 = x[0]
         g = 1.0 + 9.0 * x[1:].sum() / (len(x) - 1)
-        return np.array([f1, g * self._h(f1 / g)])
+        return np.array([f1, g * self._h(f1, g)])
 
-    def _h(self, r: float) -> float:
+    def _h(self, f1: float, g: float) -> float:
         raise NotImplementedError
 
     def pareto_front(self, n: int = 1000) -> np.ndarray:
-        f1 = np.linspace(0, 1, n)
-        return _nondominated(np.column_stack([f1, np.vectorize(self._h)(f1)]))
+        f1 = np.linspace(0, 1, n)  # on the front g = 1
+        return _nondominated(np.column_stack([f1, [self._h(v, 1.0) for v in f1]]))
 
 
 class ZDT1(_ZDT):
-    """ZDT1: convex front f2 = 1 - sqrt(f1)."""
+    """ZDT1: h = 1 - sqrt(f1/g); convex front f2 = 1 - sqrt(f1)."""
 
     name = "zdt1"
 
-    def _h(self, r: float) -> float:
-        return 1.0 - math.sqrt(r)
+    def _h(self, f1: float, g: float) -> float:
+        return 1.0 - math.sqrt(f1 / g)
 
 
 class ZDT2(_ZDT):
-    """ZDT2: concave front f2 = 1 - f1^2."""
+    """ZDT2: h = 1 - (f1/g)^2; concave front f2 = 1 - f1^2."""
 
     name = "zdt2"
 
-    def _h(self, r: float) -> float:
-        return 1.0 - r * r
+    def _h(self, f1: float, g: float) -> float:
+        return 1.0 - (f1 / g) ** 2
 
 
 class ZDT3(_ZDT):
-    """ZDT3: disconnected front f2 = 1 - sqrt(f1) - f1 sin(10 pi f1)."""
+    """ZDT3: h = 1 - sqrt(f1/g) - (f1/g) sin(10 pi f1); a disconnected front."""
 
     name = "zdt3"
 
-    def _h(self, r: float) -> float:
-        return 1.0 - math.sqrt(r) - r * math.sin(10 * math.pi * r)
+    def _h(self, f1: float, g: float) -> float:
+        return 1.0 - math.sqrt(f1 / g) - (f1 / g) * math.sin(10 * math.pi * f1)
 
     def pareto_front(self, n: int = 1000) -> np.ndarray:
         return super().pareto_front(20 * n)
@@ -228,7 +228,8 @@ class TrainingObjective:
                  protocol: Any = None, folds: int | None = None, val_fraction: float = 0.2,
                  fidelity: int | None = None, image_size: int | None = None, n_samples: int | None = None,
                  root: str = "data", data_seed: int = 0, architecture: str | None = None,
-                 save_weights: bool = False, report_test: bool = False, threads: int | None = None) -> None:
+                 save_weights: bool = False, report_test: bool = False, test_fraction: float = 0.0,
+                 threads: int | None = None) -> None:
         from .training import TrainConfig
 
         self.dataset, self.image_size, self.n_samples, self.root = dataset, image_size, n_samples, str(root)
@@ -242,6 +243,9 @@ class TrainingObjective:
         self.folds, self.val_fraction, self.fidelity = folds, float(val_fraction), fidelity
         self.data_seed, self.architecture, self.threads = int(data_seed), architecture, threads
         self.save_weights, self.report_test = bool(save_weights), bool(report_test)
+        if not 0 <= test_fraction < 1:
+            raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
+        self.test_fraction = float(test_fraction)
         self.metrics = self._metrics(metrics)
         self._data = None
 
@@ -265,8 +269,16 @@ class TrainingObjective:
         if self._data is None:
             from .data import load_dataset
 
-            self._data = load_dataset(self.dataset, root=self.root, seed=self.data_seed,
-                                      image_size=self.image_size, n_samples=self.n_samples)
+            data = load_dataset(self.dataset, root=self.root, seed=self.data_seed, image_size=self.image_size,
+                                n_samples=self.n_samples)
+            if self.test_fraction and data.test is None:  # hold out a test set the search never sees
+                from dataclasses import replace
+
+                from .data import train_val_test_split
+
+                keep, test, _ = train_val_test_split(data, val=self.test_fraction, seed=self.data_seed + 1000)
+                data = replace(data.subset(keep), test=data.subset(test))
+            self._data = data
         return self._data
 
     def with_fidelity(self, epochs: int) -> "TrainingObjective":
@@ -325,7 +337,8 @@ class TrainingObjective:
 
         test = self.data.test
         if test is None:
-            raise ValueError(f"dataset {self.dataset!r} has no separate test set; set report_test=False")
+            raise ValueError(f"dataset {self.dataset!r} has no separate test set; set test_fraction=0.2 "
+                             "(or report_test=False)")
         model = factory()
         model.load_state_dict(result.state_dict)
         scores = evaluate(model, test.x, test.y, test.task, top_k=cfg.top_k, amp=False)
@@ -353,7 +366,7 @@ class TrainingObjective:
             "folds": self.folds, "val_fraction": self.val_fraction, "fidelity": self.fidelity,
             "image_size": self.image_size, "n_samples": self.n_samples, "root": self.root,
             "data_seed": self.data_seed, "architecture": self.architecture, "save_weights": self.save_weights,
-            "report_test": self.report_test, "threads": self.threads}}
+            "report_test": self.report_test, "test_fraction": self.test_fraction, "threads": self.threads}}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> "TrainingObjective":

@@ -39,7 +39,9 @@ def objective_matrix(individuals: Sequence) -> np.ndarray:
     """(n, m) array of the individuals' minimised objective values."""
     if not individuals:
         return np.empty((0, 0))
-    return np.array([ind.fitness.values for ind in individuals], dtype=float)
+    # wvalues is a plain tuple attribute; DEAP's ``values`` property divides on every access
+    weights = np.asarray(individuals[0].fitness.weights, dtype=float)
+    return np.array([ind.fitness.wvalues for ind in individuals], dtype=float) / weights
 
 
 def pareto_ranks(F: np.ndarray) -> np.ndarray:
@@ -98,7 +100,9 @@ def nsga2_survivors(F: np.ndarray, k: int) -> np.ndarray:
 
 
 def sel_nsga2(individuals: Sequence, k: int) -> list:
-    """NSGA-II survival (mu + lambda), the same survivors as ``deap.tools.selNSGA2``."""
+    """NSGA-II survival (mu + lambda): the same survivors as ``deap.tools.selNSGA2``,
+    except among individuals tied in front and crowding distance at the cut, where
+    nasbench keeps input order and DEAP its sort's internal order."""
     return [individuals[i] for i in nsga2_survivors(objective_matrix(individuals), k)]
 
 
@@ -111,14 +115,31 @@ def _rank_and_crowding(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ranks, crowd
 
 
+def _permutation_groups(n: int, k: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` groups of ``size`` indices cut from back-to-back permutations of ``range(n)``,
+    so every individual enters about equally many tournaments (as pymoo draws them)."""
+    need = k * size
+    perms = [rng.permutation(n) for _ in range(-(-need // n))]
+    return np.concatenate(perms)[:need].reshape(k, size)
+
+
 def sel_crowded_tournament(individuals: Sequence, k: int, rng: np.random.Generator, *,
                            tournsize: int = 2) -> list:
-    """Tournament on (rank, then larger crowding distance): NSGA-II's parent selection."""
+    """NSGA-II's parent selection (Deb et al. 2002). Binary: the dominating one wins,
+    else the larger crowding distance, else a coin flip (pymoo's rule). Larger groups:
+    the lowest front wins, then the larger crowding distance."""
     F = objective_matrix(individuals)
     ranks, crowd = _rank_and_crowding(F)
-    groups = rng.integers(len(individuals), size=(k, tournsize))
-    key = np.lexsort((-crowd[groups], ranks[groups]), axis=1)[:, 0]
-    winners = groups[np.arange(k), key]
+    groups = _permutation_groups(len(individuals), k, tournsize, rng)
+    if tournsize == 2:
+        a, b = groups[:, 0], groups[:, 1]
+        a_dom = np.all(F[a] <= F[b], axis=1) & np.any(F[a] < F[b], axis=1)
+        b_dom = np.all(F[b] <= F[a], axis=1) & np.any(F[b] < F[a], axis=1)
+        by_crowd = np.where(crowd[a] > crowd[b], a, np.where(crowd[b] > crowd[a], b, np.where(rng.random(k) < 0.5, a, b)))
+        winners = np.where(a_dom, a, np.where(b_dom, b, by_crowd))
+    else:
+        key = np.lexsort((-crowd[groups], ranks[groups]), axis=1)[:, 0]
+        winners = groups[np.arange(k), key]
     return [individuals[i] for i in winners]
 
 

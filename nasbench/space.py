@@ -164,6 +164,14 @@ class Parameter:
         raise NotImplementedError
     @property
     def encoded_bounds(self) -> tuple[float, float]:
+        """The range of the continuous encoding (computed once: operators ask often)."""
+        cached = self.__dict__.get("_encoded_bounds")
+        if cached is None:
+            cached = self._bounds()
+            object.__setattr__(self, "_encoded_bounds", cached)
+        return cached
+
+    def _bounds(self) -> tuple[float, float]:
         raise NotImplementedError
     def sample_uniform(self, rng: np.random.Generator) -> Any:
         lo, hi = self.encoded_bounds
@@ -242,8 +250,7 @@ class Integer(Parameter):
         value = math.exp(x) if self.log else x
         return int(min(max(round(value), self.low), self.high))
 
-    @property
-    def encoded_bounds(self) -> tuple[float, float]:
+    def _bounds(self) -> tuple[float, float]:
         return (self.encode(self.low - 0.4999), self.encode(self.high + 0.4999)) if not self.log else (
             math.log(self.low), math.log(self.high))
 
@@ -306,8 +313,7 @@ class Float(Parameter):
         value = math.exp(x) if self.log else float(x)
         return min(max(value, self.low), self.high)
 
-    @property
-    def encoded_bounds(self) -> tuple[float, float]:
+    def _bounds(self) -> tuple[float, float]:
         return self.encode(self.low), self.encode(self.high)
 
     def sample_prior(self, rng: np.random.Generator) -> float:
@@ -363,8 +369,7 @@ class Categorical(Parameter):
     def decode(self, x: float) -> Any:
         return self.choices[int(min(max(round(x), 0), len(self.choices) - 1))]
 
-    @property
-    def encoded_bounds(self) -> tuple[float, float]:
+    def _bounds(self) -> tuple[float, float]:
         return -0.4999, len(self.choices) - 0.5001
 
     def sample_uniform(self, rng: np.random.Generator) -> Any:
@@ -414,8 +419,7 @@ class Boolean(Parameter):
     def decode(self, x: float) -> bool:
         return bool(x >= 0.5)
 
-    @property
-    def encoded_bounds(self) -> tuple[float, float]:
+    def _bounds(self) -> tuple[float, float]:
         return -0.4999, 1.4999
 
     def sample_uniform(self, rng: np.random.Generator) -> bool:
@@ -546,11 +550,14 @@ class SearchSpace:
     def sample_genome(self, rng: np.random.Generator, *, prior: bool = False) -> list[Any]:
         return [p.sample_prior(rng) if prior else p.sample_uniform(rng) for p in self.parameters]
 
+    def canonical_json(self, config: Mapping[str, Any]) -> str:
+        """The validated configuration as JSON with sorted keys: equal configurations,
+        equal text."""
+        return json.dumps(self.validate(config), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
     def config_hash(self, config: Mapping[str, Any]) -> str:
         """Canonical hash of a configuration (validated, key order irrelevant)."""
-        canon = self.validate(config)
-        text = json.dumps(canon, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return text_hash(self.canonical_json(config))
 
     # --- serialisation --------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -576,6 +583,11 @@ class SearchSpace:
     @classmethod
     def from_json(cls, text: str) -> "SearchSpace":
         return cls.from_dict(json.loads(text))
+
+
+def text_hash(text: str) -> str:
+    """The short hash nasbench uses for canonical configuration text."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def preset_names() -> list[str]:

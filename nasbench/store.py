@@ -168,19 +168,22 @@ class Store:
             conn.executemany(
                 "INSERT INTO trials (trial_id, generation, status, config, genome, config_hash, parents, seed, created)"
                 " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                [(r["trial_id"], r["generation"], _dumps(r["config"]), _dumps(r["genome"]), r["config_hash"],
+                [(r["trial_id"], r["generation"], r["config"] if isinstance(r["config"], str) else _dumps(r["config"]),
+                  _dumps(r["genome"]), r["config_hash"],
                   _dumps(list(r["parents"])), r["seed"], now) for r in rows])
             self._put_state(conn, optimizer_state, now)
 
-    def finish_trial(self, trial_id: int, *, status: str, values: Sequence[float] | None, metrics: dict,
-                     error: str | None, started: float, finished: float) -> None:
-        """Record a trial as done or failed."""
+    def finish_trials(self, outcomes: Sequence[Any]) -> None:
+        """Record trials as done or failed, in one transaction. Each outcome has
+        ``trial_id, status, values, metrics, error, started, finished``."""
+        if not outcomes:
+            return
         with self._transaction() as conn:
-            conn.execute(
+            conn.executemany(
                 'UPDATE trials SET status = ?, "values" = ?, metrics = ?, error = ?, started = ?, finished = ?'
                 " WHERE trial_id = ?",
-                (status, None if values is None else _dumps(list(values)), _dumps(metrics), error, started, finished,
-                 trial_id))
+                [(o.status, None if o.values is None else _dumps(list(o.values)), _dumps(o.metrics), o.error,
+                  o.started, o.finished, o.trial_id) for o in outcomes])
 
     def save_state(self, optimizer_state: dict, *, generation: int | None = None,
                    population: Iterable[int] | None = None) -> None:

@@ -24,7 +24,7 @@ from .evaluators import InProcessEvaluator, TrialOutcome, TrialTask, make_evalua
 from .hypervolume import hypervolume, nondominated_mask, to_minimization
 from .objectives import Metric, Problem, TrainingObjective, objective_from_spec, objective_spec, parse_metrics
 from .optimizers import OPTIMIZERS, Observation, Optimizer, make_optimizer
-from .space import SearchSpace
+from .space import SearchSpace, text_hash
 from .store import Store, StoreError, TrialRecord
 
 __all__ = ["Study", "trial_seed", "create_study", "load_study"]
@@ -39,6 +39,11 @@ def trial_seed(study_seed: int, trial_id: int) -> int:
 
 class Study:
     """A resumable optimisation study. Build one with :meth:`create` or :meth:`load`."""
+
+    #: Results that arrive within this many seconds are committed together. A kill
+    #: loses at most these (they re-run on resume, same ids and seeds); a trial that
+    #: trains for seconds is always committed on its own.
+    commit_interval = 0.05
 
     def __init__(self, store: Store, objective: Callable, optimizer: Optimizer, settings: dict) -> None:
         self._store, self.objective, self.optimizer, self._settings = store, objective, optimizer, settings
@@ -192,10 +197,9 @@ class Study:
             raise RuntimeError(f"optimizer {self.optimizer.name!r} proposed nothing; it is waiting on results")
         rows = []
         for i, s in enumerate(suggestions):
-            config = self.space.to_config(s.genome)
-            rows.append({"trial_id": first + i, "generation": s.generation, "config": config, "genome": s.genome,
-                         "config_hash": self.space.config_hash(config), "parents": s.parents,
-                         "seed": trial_seed(self.seed, first + i)})
+            text = self.space.canonical_json(self.space.to_config(s.genome))  # validated: types and bounds hold
+            rows.append({"trial_id": first + i, "generation": s.generation, "config": text, "genome": s.genome,
+                         "config_hash": text_hash(text), "parents": s.parents, "seed": trial_seed(self.seed, first + i)})
         self._untold = [r["trial_id"] for r in rows]
         self._store.add_pending(rows, {"optimizer": self.optimizer.state_dict(), "untold": self._untold})
         self._finish_untold(ev, deadline, callbacks, progress)
@@ -208,16 +212,28 @@ class Study:
         tasks = [TrialTask(t, records[t].config, records[t].seed, str(self.directory))
                  for t in self._untold if records[t].status == "pending"]
         names = [m.name for m in self.metrics]
+        buffer: list[TrialOutcome] = []
+
+        def flush() -> None:
+            self._store.finish_trials(buffer)
+            for outcome in buffer:
+                record = replace(records[outcome.trial_id], status=outcome.status, values=outcome.values,
+                                 metrics=outcome.metrics, error=outcome.error, started=outcome.started,
+                                 finished=outcome.finished)
+                records[outcome.trial_id] = record
+                if progress is not None:
+                    progress.update(1)
+                for callback in callbacks:
+                    callback(self, record)
+            buffer.clear()
+
+        last_flush = time.monotonic()
         for outcome in ev.run(self.objective, names, tasks, deadline):
-            self._record(outcome)
-            record = replace(records[outcome.trial_id], status=outcome.status, values=outcome.values,
-                             metrics=outcome.metrics, error=outcome.error, started=outcome.started,
-                             finished=outcome.finished)
-            records[outcome.trial_id] = record
-            if progress is not None:
-                progress.update(1)
-            for callback in callbacks:
-                callback(self, record)
+            buffer.append(outcome)
+            if time.monotonic() - last_flush >= self.commit_interval:
+                flush()
+                last_flush = time.monotonic()
+        flush()
         if any(records[t].status == "pending" for t in self._untold):
             return  # out of time: the rest stay pending for the next run
         observations = [self._observation(records[t]) for t in self._untold]
@@ -229,11 +245,6 @@ class Study:
         self._store.save_state({"optimizer": self.optimizer.state_dict(), "untold": []},
                                generation=generation_before if ended != generation_before else None,
                                population=[r["trial_id"] for r in population] if population is not None else None)
-
-    def _record(self, outcome: TrialOutcome) -> None:
-        self._store.finish_trial(outcome.trial_id, status=outcome.status, values=outcome.values,
-                                 metrics=outcome.metrics, error=outcome.error, started=outcome.started,
-                                 finished=outcome.finished)
 
     def _observation(self, record: TrialRecord) -> Observation:
         values = None

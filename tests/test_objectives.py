@@ -19,6 +19,12 @@ def test_zdt_values_by_hand():
     assert ZDT3()(config(ZDT3(), x))["f2"] == pytest.approx(1 - 0.5 - 0.25 * np.sin(2.5 * np.pi))
     x[1:] = 1.0  # g = 10
     assert ZDT1()(config(ZDT1(), x))["f2"] == pytest.approx(10 * (1 - np.sqrt(0.025)))
+    # off the front the sine takes f1, not f1/g (Zitzler, Deb & Thiele 2000; pymoo agrees)
+    x = np.full(30, 0.5)
+    x[0] = 0.3
+    g = 1 + 9 * 0.5
+    expected = g * (1 - np.sqrt(0.3 / g) - 0.3 / g * np.sin(10 * np.pi * 0.3))
+    assert ZDT3()(config(ZDT3(), x))["f2"] == pytest.approx(expected) == pytest.approx(4.2155, abs=1e-4)
 
 
 def test_dtlz2_is_on_the_unit_sphere_when_g_is_zero():

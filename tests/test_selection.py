@@ -172,8 +172,16 @@ def test_seed_003_tournament_is_deaps_and_deterministic():
     assert abs(counts[int(np.argmax(F[:, 0]))] / n - 0.1 ** 3) < 0.002
 
 
-def test_crowded_tournament_prefers_lower_rank():
+def test_crowded_tournament_dominance_then_crowding():
     F = np.array([[0.0, 0.0], [1.0, 1.0]])
     chosen = ids(sel.sel_crowded_tournament(population(F), 2000, np.random.default_rng(10)))
-    # 0 wins every tournament it enters: P(0 chosen) = 1 - P(both draws are 1) = 3/4
-    assert abs(Counter(chosen)[0] / 2000 - 0.75) < 0.03
+    assert set(chosen) == {0}  # pairs come from permutations, and 0 dominates 1
+    # a front of four: the middle two have finite crowding, the ends infinite; a middle
+    # wins only against the other middle, and that pair is drawn in 1 of 6 tournaments
+    F = np.array([[0.0, 3.0], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]])
+    chosen = Counter(ids(sel.sel_crowded_tournament(population(F), 6000, np.random.default_rng(11))))
+    assert abs((chosen[1] + chosen[2]) / 6000 - 1 / 6) < 0.02
+    assert abs(chosen[0] / 6000 - 5 / 12) < 0.03  # the ends tie with each other: a coin flip
+    # everyone enters about equally many tournaments
+    groups = sel._permutation_groups(10, 50, 2, np.random.default_rng(0))
+    assert np.bincount(groups.ravel(), minlength=10).tolist() == [10] * 10

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import selection
-from .._deap import make_individual
+from .._deap import deap_random, make_individual
 from ..operators import crossover_by_parameter, cx_two_point, mutate_by_parameter
 from ..space import SearchSpace
 from .base import Observation, Optimizer, Suggestion
@@ -124,7 +124,8 @@ class _Generational(Optimizer):
     # --- ask / tell ---------------------------------------------------------------------------
     def ask(self, n: int) -> list[Suggestion]:
         if not self.queue and self.outstanding == 0:
-            self.queue = self._initial() if self.generation == 0 else self._offspring()
+            with deap_random(self.rng):  # one seeding of DEAP's stream for the whole generation
+                self.queue = self._initial() if self.generation == 0 else self._offspring()
         batch, self.queue = self.queue[:n], self.queue[n:]
         self.outstanding += len(batch)
         return [Suggestion(list(b["genome"]), self.generation, tuple(b["parents"])) for b in batch]
@@ -174,8 +175,8 @@ class _Generational(Optimizer):
                                 eta=getattr(cfg, "eta_mutation", 20.0))
         return c1, c2
 
-    def _hash(self, genome: list) -> str:
-        return json.dumps(self.space.to_config(genome), sort_keys=True)
+    def _hash(self, genome: list) -> tuple:
+        return tuple(self.space.to_config(genome).items())
 
     def _make_children(self, parents: list[dict], k: int) -> list[dict]:
         """``k`` children from consecutive pairs of ``parents``; with ``avoid_duplicates``

@@ -1,0 +1,174 @@
+"""Benchmark training-based evaluation: the trainer, one seed-000 evaluation, Dask, study overhead.
+
+Run from the repository root:
+
+    python benchmarks/bench_training.py            # the full measurements (about 10 minutes on 2 cores)
+    python benchmarks/bench_training.py --quick    # tiny sizes: a smoke test
+    python benchmarks/bench_training.py --out benchmarks/results/training.md
+
+1. Throughput (training samples/s) of nasbench's trainer (``train_epoch``: data
+   resident on the device, batches as index slices of a device-side permutation)
+   vs a textbook loop (``TensorDataset`` + ``DataLoader(shuffle=True)``, the usual
+   ``for xb, yb in loader`` step) on the same model, initial weights, optimiser,
+   batch size (128), epochs and data: the seed-004 CNN (``jahs_cnn`` default) on
+   digits and the seed-003 MLP (``mlp`` default) on digits and on sinewave.
+   Interleaved, best of ``--repeats``.
+2. One seed-000 evaluation: 3-fold CV, at most 50 epochs, patience 10, of the
+   ``evo_cnn`` default on digits: wall time and epochs per fold.
+3. A population of 16 trials (random ``jahs_cnn`` configurations, 5 epochs, holdout)
+   on a 2-worker Dask ``LocalCluster`` (1 thread each) vs one process using both
+   cores: trials/s, with and without the cluster's start-up.
+4. The share of a study's wall time that is not training: NSGA-II on ``jahs_cnn``,
+   digits, 3 generations of 8, 5 epochs; wall time minus the trials' own
+   training time (``train_time``: model build, training and validation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import best_of, environment, markdown_table, write_report  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from nasbench.data import load_dataset  # noqa: E402
+from nasbench.models import build_model  # noqa: E402
+from nasbench.objectives import TrainingObjective  # noqa: E402
+from nasbench.space import preset  # noqa: E402
+from nasbench.study import Study  # noqa: E402
+from nasbench.training import TrainConfig, train_epoch  # noqa: E402
+
+
+def textbook_epochs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, task: str,
+                    epochs: int) -> None:
+    """The DataLoader loop of every tutorial."""
+    loader = DataLoader(TensorDataset(x, y), batch_size=cfg.batch_size, shuffle=True)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    loss_fn = nn.CrossEntropyLoss() if task == "classification" else nn.MSELoss()
+    model.train()
+    for _ in range(epochs):
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+
+
+def nasbench_epochs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, task: str,
+                    epochs: int) -> None:
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        train_epoch(model, x, y, opt, cfg, task, generator)
+
+
+def throughput(quick: bool, repeats: int) -> list[list]:
+    epochs = 1 if quick else 10
+    cases = [("seed-004 CNN (jahs_cnn default)", "jahs_cnn", "digits"), ("seed-003 MLP (mlp default)", "mlp", "digits"),
+             ("seed-003 MLP (mlp default)", "mlp", "sinewave")]
+    cfg = TrainConfig(batch_size=128)
+    rows = []
+    for label, space, dataset in cases:
+        data = load_dataset(dataset)
+        x, y = data.x, data.y
+        n_out = data.n_classes or 1
+        config = preset(space).default()
+        torch.manual_seed(0)
+        init = build_model(config, data.input_shape, n_out).state_dict()
+
+        def fresh():
+            model = build_model(config, data.input_shape, n_out)
+            model.load_state_dict(init)
+            return model
+
+        times = {}
+        for name, loop in (("textbook", textbook_epochs), ("nasbench", nasbench_epochs)):
+            times[name] = best_of(lambda: loop(fresh(), x, y, cfg, data.task, epochs), repeats)[0]
+        samples = len(x) * epochs
+        rows.append([label, dataset, epochs, f"{samples / times['textbook']:,.0f}", f"{samples / times['nasbench']:,.0f}",
+                     f"{times['textbook'] / times['nasbench']:.2f}x"])
+    return rows
+
+
+def seed000_evaluation(quick: bool) -> list[list]:
+    objective = TrainingObjective("digits", "evo_cnn", {"val_top3_accuracy": "maximize", "n_params": "minimize"},
+                                  folds=3, protocol={"max_epochs": 2 if quick else 50, "patience": 10})
+    start = time.perf_counter()
+    scores = objective(objective.space.default(), seed=0)
+    wall = time.perf_counter() - start
+    return [["evo_cnn default, digits, 3-fold CV", f"{wall:.1f}", ", ".join(map(str, scores["epochs"])),
+             ", ".join(map(str, scores["best_epoch"])), f"{scores['val_top3_accuracy']:.4f}",
+             f"{scores['val_accuracy']:.4f}", f"{scores['n_params']:,}"]]
+
+
+def population(quick: bool) -> list[list]:
+    from nasbench.evaluators import DaskEvaluator
+
+    n, epochs = (4, 1) if quick else (16, 5)
+    objective = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol={"max_epochs": epochs, "patience": None})
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        Study.create(Path(tmp) / "serial", objective, optimizer="random", seed=0).optimize(n, show_progress=False)
+        serial = time.perf_counter() - start
+        start = time.perf_counter()
+        with DaskEvaluator(n_workers=2, threads_per_worker=1) as ev:
+            ev.parallelism  # start the cluster
+            ready = time.perf_counter()
+            Study.create(Path(tmp) / "dask", objective, optimizer="random", seed=0).optimize(
+                n, evaluator=ev, show_progress=False)
+            done = time.perf_counter()
+    rows.append(["one process (2 torch threads)", n, f"{serial:.1f}", f"{n / serial:.3f}", "1.00x", "-"])
+    rows.append(["Dask LocalCluster, 2 workers x 1 thread", n, f"{done - ready:.1f} (+{ready - start:.1f} start)",
+                 f"{n / (done - ready):.3f}", f"{serial / (done - ready):.2f}x", f"{serial / (done - start):.2f}x"])
+    return rows
+
+
+def overhead(quick: bool) -> list[list]:
+    gens, pop, epochs = (2, 4, 1) if quick else (3, 8, 5)
+    objective = TrainingObjective("digits", "jahs_cnn", ["val_error", "n_params"],
+                                  protocol={"max_epochs": epochs, "patience": None})
+    with tempfile.TemporaryDirectory() as tmp:
+        study = Study.create(Path(tmp) / "s", objective, seed=0, optimizer_options={"config": {"population_size": pop}})
+        start = time.perf_counter()
+        study.optimize(gens * pop, show_progress=False)
+        wall = time.perf_counter() - start
+        df = study.trials_dataframe()
+    training = float(df["metrics_train_time"].sum())
+    other = wall - training
+    return [[f"NSGA-II, jahs_cnn on digits, {gens} x {pop} trials, {epochs} epochs", f"{wall:.1f}", f"{training:.1f}",
+             f"{other:.2f}", f"{100 * other / wall:.1f}%"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    parts = [f"# Training benchmarks\n\n{environment('torch', 'distributed')}, torch threads {torch.get_num_threads()}\n",
+             "## Trainer throughput vs a textbook DataLoader loop (goal: CNN >= 1.2x, MLP >= 1.5x)\n",
+             markdown_table(["model", "data", "epochs", "textbook (samples/s)", "nasbench (samples/s)", "speed-up"],
+                            throughput(args.quick, 1 if args.quick else args.repeats)),
+             "\n## One seed-000 evaluation (3-fold CV, <= 50 epochs, patience 10)\n",
+             markdown_table(["model", "wall (s)", "epochs per fold", "best epoch per fold", "top-3 acc", "top-1 acc",
+                             "parameters"], seed000_evaluation(args.quick)),
+             "\n## A population of 16 trials: 2-worker Dask LocalCluster vs one process (goal >= 1.3x)\n",
+             markdown_table(["evaluator", "trials", "wall (s)", "trials/s", "throughput vs one process",
+                             "incl. cluster start"], population(args.quick)),
+             "\n## Share of a study's wall time that is not training (goal < 5%)\n",
+             markdown_table(["study", "wall (s)", "training (s)", "other (s)", "not training"], overhead(args.quick))]
+    write_report("\n".join(parts), args.out)
+
+
+if __name__ == "__main__":
+    main()
