@@ -2,18 +2,19 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STUDY  ?= studies/zdt1
+NB     := $(VENV)/bin/nasbench
 
-.PHONY: run test test-fast bench clean help
+.PHONY: run reports lab test test-fast bench clean help
 
 help:
-	@echo "make run    - create $(VENV), install nasbench, run the main study"
-	@echo "make test   - create $(VENV) with the test extras, run the whole test suite"
-	@echo "make bench  - run the benchmarks and write benchmarks/results/*.md"
+	@echo "make run      - create $(VENV), install nasbench, run the main study into reports/01_evolutionary_nas.html"
+	@echo "make test     - create $(VENV) with the test extras, run the whole test suite"
+	@echo "make reports  - render every notebook with its defaults into reports/"
+	@echo "make lab      - install JupyterLab and open the notebooks"
+	@echo "make bench    - run the benchmarks and write benchmarks/results/*.md"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e .
 	touch $@
 
@@ -22,7 +23,18 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/nasbench run zdt1 --directory $(STUDY) --trials 2000 --population 100 --seed 0
+	$(NB) report notebooks/01_evolutionary_nas.ipynb --output-dir reports
+	@echo "study in studies/01_evolutionary_nas/ (nasbench show studies/01_evolutionary_nas)"
+
+reports: $(VENV)/.installed
+	$(NB) report notebooks/01_evolutionary_nas.ipynb --output-dir reports
+	$(NB) report notebooks/00_explore.ipynb --output-dir reports
+	$(NB) report notebooks/02_ga_vs_bo_mlp.ipynb --output-dir reports
+	$(NB) report notebooks/03_joint_search_bohb.ipynb --output-dir reports
+
+lab: $(VENV)/.installed
+	$(PY) -m pip install -e ".[lab]"
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest
@@ -36,6 +48,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_survival.py --out benchmarks/results/survival.md
 	$(PY) benchmarks/bench_quality.py --out benchmarks/results/quality.md
 	$(PY) benchmarks/bench_overhead.py --out benchmarks/results/overhead.md
+	$(PY) benchmarks/bench_training.py --out benchmarks/results/training.md
 
 clean:
 	rm -rf $(VENV) studies .pytest_cache

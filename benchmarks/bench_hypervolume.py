@@ -26,18 +26,14 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import deap
 import moocore
 import numpy as np
-import pymoo
 
 try:
     from nasbench import hypervolume as nb
@@ -169,12 +165,12 @@ def format_table(rows: list[dict[str, Any]], names: list[str]) -> str:
 
 
 def environment() -> str:
-    """One line naming the machine and library versions, for the record."""
-    return (
-        f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, moocore {moocore.__version__}, "
-        f"deap {deap.__version__}, pymoo {pymoo.__version__}"
-    )
+    """One line naming the machine, the nasbench commit and library versions, for the record
+    (``_common.environment``, shared with the other scripts)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import environment as common_environment
+
+    return common_environment("deap", "moocore", "pymoo")
 
 
 def run(sizes: list[int], hvc_size: int, timeout: float) -> str:
