@@ -202,13 +202,18 @@ class Study:
                          "config_hash": text_hash(text), "parents": s.parents, "seed": trial_seed(self.seed, first + i)})
         self._untold = [r["trial_id"] for r in rows]
         self._store.add_pending(rows, {"optimizer": self.optimizer.state_dict(), "untold": self._untold})
-        self._finish_untold(ev, deadline, callbacks, progress)
+        now = time.time()
+        records = {r["trial_id"]: TrialRecord(r["trial_id"], r["generation"], "pending", json.loads(r["config"]),
+                                              list(r["genome"]), r["config_hash"], tuple(r["parents"]), r["seed"],
+                                              None, {}, None, now, None, None) for r in rows}
+        self._finish_untold(ev, deadline, callbacks, progress, records)
 
-    def _finish_untold(self, ev, deadline, callbacks, progress) -> None:
-        """Evaluate the pending trials of the asked batch, then tell the optimiser."""
+    def _finish_untold(self, ev, deadline, callbacks, progress, records: dict | None = None) -> None:
+        """Evaluate the pending trials of the asked batch, then tell the optimiser.
+        ``records``: the batch as just written (else read back, as on resume)."""
         if not self._untold:
             return
-        records = dict(zip(self._untold, self._store.trials_by_id(self._untold)))
+        records = records or dict(zip(self._untold, self._store.trials_by_id(self._untold)))
         tasks = [TrialTask(t, records[t].config, records[t].seed, str(self.directory))
                  for t in self._untold if records[t].status == "pending"]
         names = [m.name for m in self.metrics]
