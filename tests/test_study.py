@@ -104,9 +104,9 @@ def assert_like_reference(directory, reference, k=None):
 
 # with this study (results of a generation committed together), statement 4 is the budget's
 # UPDATE, 10 the pending trials' INSERT inside the ask transaction, 11 the optimiser state in it,
-# 12 its COMMIT; 15 the results' UPDATE, 16 its COMMIT; 18-20 the tell transaction (state,
-# generation, COMMIT); the others fall in later generations
-@pytest.mark.parametrize("k", [4, 6, 10, 11, 12, 15, 16, 18, 19, 20, 29, 38, 47, 60, 75])
+# 12 its COMMIT; 14 the results' UPDATE, 15 its COMMIT; 17-19 the tell transaction (state,
+# generation, COMMIT); the others fall in later generations (13 statements each)
+@pytest.mark.parametrize("k", [4, 6, 10, 11, 12, 14, 15, 17, 18, 19, 28, 37, 46, 58, 70])
 def test_sigkill_at_any_sql_statement_then_resume_equals_uninterrupted(tmp_path, reference, k):
     directory = tmp_path / "s"
     assert run_child(tmp_path, "sql", k, directory, N_TRIALS) == -9
