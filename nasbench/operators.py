@@ -103,12 +103,18 @@ def cx_gaussian(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Gener
     return ind1, ind2
 
 
+def _resample(ind: list, space: SearchSpace, rng: np.random.Generator, idx: Sequence[int], prior: bool) -> None:
+    for i in idx:
+        p = space.parameters[i]
+        ind[i] = p.sample_prior(rng) if prior else p.sample_uniform(rng)
+
+
 def cx_uniform_resample(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
                         indices: Sequence[int] | None = None) -> tuple[list, list]:
     """Both children's genes drawn uniformly from each parameter's domain (seed 000's uniform sampling)."""
     for i in _indices(space, indices):
-        ind1[i] = space.parameters[i].sample_uniform(rng)
-        ind2[i] = space.parameters[i].sample_uniform(rng)
+        _resample(ind1, space, rng, [i], prior=False)
+        _resample(ind2, space, rng, [i], prior=False)
     return ind1, ind2
 
 
@@ -116,8 +122,8 @@ def cx_prior_resample(ind1: list, ind2: list, space: SearchSpace, rng: np.random
                       indices: Sequence[int] | None = None) -> tuple[list, list]:
     """Both children's genes drawn from each parameter's prior (seed 000's prior sampling)."""
     for i in _indices(space, indices):
-        ind1[i] = space.parameters[i].sample_prior(rng)
-        ind2[i] = space.parameters[i].sample_prior(rng)
+        _resample(ind1, space, rng, [i], prior=True)
+        _resample(ind2, space, rng, [i], prior=True)
     return ind1, ind2
 
 
@@ -222,16 +228,14 @@ def mut_polynomial(ind: list, space: SearchSpace, rng: np.random.Generator, *,
 def mut_uniform_resample(ind: list, space: SearchSpace, rng: np.random.Generator, *,
                          indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
     """Genes redrawn uniformly from their domain."""
-    for i in _chosen(rng, _indices(space, indices), indpb):
-        ind[i] = space.parameters[i].sample_uniform(rng)
+    _resample(ind, space, rng, _chosen(rng, _indices(space, indices), indpb), prior=False)
     return (ind,)
 
 
 def mut_prior_resample(ind: list, space: SearchSpace, rng: np.random.Generator, *,
                        indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
     """Genes redrawn from their priors."""
-    for i in _chosen(rng, _indices(space, indices), indpb):
-        ind[i] = space.parameters[i].sample_prior(rng)
+    _resample(ind, space, rng, _chosen(rng, _indices(space, indices), indpb), prior=True)
     return (ind,)
 
 

@@ -206,8 +206,30 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
+class _Numeric:
+    """What Integer and Float share: range checks, the midpoint default, a triangular prior."""
+
+    def _check_range(self, what: str) -> None:
+        if self.low >= self.high:
+            raise SpaceError(f"{self.name}: low must be < high, got low={self.low}, high={self.high}")
+        if self.log and self.low <= 0:
+            raise SpaceError(f"{self.name}: a log-scaled {what} needs low > 0, got {self.low}")
+        if self.prior not in (None, "uniform", "default"):
+            raise SpaceError(f"{self.name}: prior must be 'uniform' or 'default', got {self.prior!r}")
+
+    def _natural_default(self) -> Any:
+        return self.decode(sum(self.encoded_bounds) / 2)
+
+    def sample_prior(self, rng: np.random.Generator) -> Any:
+        """Uniform, or triangular on the encoded scale with its mode at the default."""
+        if self.prior != "default":
+            return self.sample_uniform(rng)
+        lo, hi = self.encoded_bounds
+        return self.decode(rng.triangular(lo, min(max(self.encode(self.default), lo), hi), hi))
+
+
 @dataclass(frozen=True)
-class Integer(Parameter):
+class Integer(_Numeric, Parameter):
     """An integer in ``[low, high]``; ``log=True`` encodes it on a log scale.
 
     ``prior``: a default-centred triangular prior when ``"default"``; else uniform.
@@ -223,15 +245,7 @@ class Integer(Parameter):
             raise SpaceError(f"{self.name}: low and high must be integers, got {self.low!r}, {self.high!r}")
         object.__setattr__(self, "low", int(self.low))
         object.__setattr__(self, "high", int(self.high))
-        if self.low >= self.high:
-            raise SpaceError(f"{self.name}: low must be < high, got low={self.low}, high={self.high}")
-        if self.log and self.low <= 0:
-            raise SpaceError(f"{self.name}: a log-scaled integer needs low > 0, got {self.low}")
-        if self.prior not in (None, "uniform", "default"):
-            raise SpaceError(f"{self.name}: prior must be 'uniform' or 'default', got {self.prior!r}")
-
-    def _natural_default(self) -> int:
-        return self.decode(sum(self.encoded_bounds) / 2)
+        self._check_range("integer")
 
     def _default_mutation(self) -> str:
         return "perturb"
@@ -254,13 +268,6 @@ class Integer(Parameter):
         return (self.encode(self.low - 0.4999), self.encode(self.high + 0.4999)) if not self.log else (
             math.log(self.low), math.log(self.high))
 
-    def sample_prior(self, rng: np.random.Generator) -> int:
-        if self.prior != "default":
-            return self.sample_uniform(rng)
-        lo, hi = self.encoded_bounds
-        mode = min(max(self.encode(self.default), lo), hi)
-        return self.decode(rng.triangular(lo, mode, hi))
-
     @property
     def perturb_width(self) -> int:
         """Width of the uniform integer perturbation (``scale`` or an eighth of the range)."""
@@ -268,7 +275,7 @@ class Integer(Parameter):
 
 
 @dataclass(frozen=True)
-class Float(Parameter):
+class Float(_Numeric, Parameter):
     """A real number in ``[low, high]``; ``log=True`` makes it log-scaled.
 
     ``prior``: ``"default"`` for a default-centred triangular prior; else uniform.
@@ -284,15 +291,7 @@ class Float(Parameter):
             raise SpaceError(f"{self.name}: low and high must be finite numbers, got {self.low!r}, {self.high!r}")
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
-        if self.low >= self.high:
-            raise SpaceError(f"{self.name}: low must be < high, got low={self.low}, high={self.high}")
-        if self.log and self.low <= 0:
-            raise SpaceError(f"{self.name}: a log-scaled float needs low > 0, got {self.low}")
-        if self.prior not in (None, "uniform", "default"):
-            raise SpaceError(f"{self.name}: prior must be 'uniform' or 'default', got {self.prior!r}")
-
-    def _natural_default(self) -> float:
-        return self.decode(sum(self.encoded_bounds) / 2)
+        self._check_range("float")
 
     def validate(self, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value):
@@ -315,12 +314,6 @@ class Float(Parameter):
 
     def _bounds(self) -> tuple[float, float]:
         return self.encode(self.low), self.encode(self.high)
-
-    def sample_prior(self, rng: np.random.Generator) -> float:
-        if self.prior != "default":
-            return self.sample_uniform(rng)
-        lo, hi = self.encoded_bounds
-        return self.decode(rng.triangular(lo, self.encode(self.default), hi))
 
 
 @dataclass(frozen=True)

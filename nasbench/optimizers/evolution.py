@@ -33,7 +33,17 @@ def _check(ok: bool, message: str) -> None:
 
 
 class _Settings:
-    """JSON round trip for the frozen settings dataclasses."""
+    """JSON round trip and the checks shared by the frozen settings dataclasses."""
+
+    def _check_common(self) -> None:
+        _check(int(self.population_size) == self.population_size and self.population_size >= 2,
+               f"population_size must be an integer >= 2, got {self.population_size}")
+        _check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
+        _check(self.tournament_size >= 1, f"tournament_size must be >= 1, got {self.tournament_size}")
+        _check(self.crossover in _CROSSOVERS, f"crossover must be one of {_CROSSOVERS}, got {self.crossover!r}")
+        _check(0 <= self.crossover_prob <= 1, f"crossover_prob must be in [0, 1], got {self.crossover_prob}")
+        _check(self.mutation_prob is None or 0 <= self.mutation_prob <= 1,
+               f"mutation_prob must be in [0, 1] or None (= 1/number of parameters), got {self.mutation_prob}")
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
@@ -77,18 +87,11 @@ class EvolutionConfig(_Settings):
     avoid_duplicates: bool = True
 
     def __post_init__(self) -> None:
-        _check(int(self.population_size) == self.population_size and self.population_size >= 2,
-               f"population_size must be an integer >= 2, got {self.population_size}")
+        self._check_common()
         _check(self.offspring_size is None or (int(self.offspring_size) == self.offspring_size and self.offspring_size >= 1),
                f"offspring_size must be a positive integer or None (= population_size), got {self.offspring_size}")
-        _check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
         _check(self.parent_selection in selection.PARENT_SELECTIONS,
                f"parent_selection must be one of {selection.PARENT_SELECTIONS}, got {self.parent_selection!r}")
-        _check(self.tournament_size >= 1, f"tournament_size must be >= 1, got {self.tournament_size}")
-        _check(self.crossover in _CROSSOVERS, f"crossover must be one of {_CROSSOVERS}, got {self.crossover!r}")
-        _check(0 <= self.crossover_prob <= 1, f"crossover_prob must be in [0, 1], got {self.crossover_prob}")
-        _check(self.mutation_prob is None or 0 <= self.mutation_prob <= 1,
-               f"mutation_prob must be in [0, 1] or None (= 1/number of parameters), got {self.mutation_prob}")
         _check(self.alternate_every >= 1, f"alternate_every must be >= 1, got {self.alternate_every}")
         needs_size = self.parent_selection in ("size_tournament", "alternating")
         _check(not needs_size or self.size_objective is not None,
@@ -298,16 +301,9 @@ class GAConfig(_Settings):
     init: str = "random"
 
     def __post_init__(self) -> None:
-        _check(int(self.population_size) == self.population_size and self.population_size >= 2,
-               f"population_size must be an integer >= 2, got {self.population_size}")
-        _check(self.tournament_size >= 1, f"tournament_size must be >= 1, got {self.tournament_size}")
-        _check(self.crossover in _CROSSOVERS, f"crossover must be one of {_CROSSOVERS}, got {self.crossover!r}")
-        _check(0 <= self.crossover_prob <= 1, f"crossover_prob must be in [0, 1], got {self.crossover_prob}")
-        _check(self.mutation_prob is None or 0 <= self.mutation_prob <= 1,
-               f"mutation_prob must be in [0, 1] or None, got {self.mutation_prob}")
+        self._check_common()
         _check(0 <= self.elitism < self.population_size,
                f"elitism must be in [0, population_size), got {self.elitism}")
-        _check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
 
     avoid_duplicates = False  # seed 003 keeps duplicates
 
