@@ -44,6 +44,8 @@ class Study:
     #: loses at most these (they re-run on resume, same ids and seeds); a trial that
     #: trains for seconds is always committed on its own.
     commit_interval = 0.05
+    #: Trials per worker in a batch of an optimiser that has no generations.
+    oversubscribe = 4
 
     def __init__(self, store: Store, objective: Callable, optimizer: Optimizer, settings: dict) -> None:
         self._store, self.objective, self.optimizer, self._settings = store, objective, optimizer, settings
@@ -192,7 +194,10 @@ class Study:
     def _one_batch(self, ev, target, deadline, callbacks, progress) -> None:
         first = self._store.next_trial_id()
         room = ev.parallelism if target is None else target - first
-        suggestions = self.optimizer.ask(max(1, min(room, self.optimizer.batch_size or ev.parallelism)))
+        # an optimiser without generations gets a few trials per worker per batch, so a
+        # slow trial does not leave the other workers idle until the batch ends
+        batch = self.optimizer.batch_size or self.oversubscribe * ev.parallelism
+        suggestions = self.optimizer.ask(max(1, min(room, batch)))
         if not suggestions:
             raise RuntimeError(f"optimizer {self.optimizer.name!r} proposed nothing; it is waiting on results")
         rows = []
