@@ -84,9 +84,9 @@ def _cmd_run(args: argparse.Namespace) -> None:
     options = {"config": {"population_size": args.population}} if args.optimizer == "nsga2" else {}
     study = Study.create(args.directory, problem(args.problem, **params), optimizer=args.optimizer,
                          optimizer_options=options, seed=args.seed, load_if_exists=args.load_if_exists)
-    remaining = max(0, args.trials - study._store.next_trial_id())
     with study:
-        study.optimize(remaining, timeout=args.timeout, evaluator=_evaluator(args), show_progress=not args.quiet)
+        study.optimize_until(args.trials, timeout=args.timeout, evaluator=_evaluator(args),
+                             show_progress=not args.quiet)
         _print_summary(study.summary())
 
 

@@ -162,6 +162,16 @@ class Study:
         self._store.update_settings(target_trials=target if target is not None else created)
         return self._run(target, timeout, evaluator, list(callbacks), show_progress)
 
+    @property
+    def n_trials(self) -> int:
+        """Trials created so far (done, failed or pending)."""
+        return self._store.next_trial_id()
+
+    def optimize_until(self, total_trials: int, **kwargs: Any) -> "Study":
+        """Run until the study holds ``total_trials`` trials (idempotent: a rerun of a
+        finished notebook or script adds nothing)."""
+        return self.optimize(max(0, int(total_trials) - self.n_trials), **kwargs)
+
     def resume(self, *, timeout: float | None = None, evaluator: Any = None, callbacks: Iterable[Callback] = (),
                show_progress: bool = True) -> "Study":
         """Continue to the number of trials the last ``optimize`` call asked for."""

@@ -117,8 +117,7 @@ class EvolutionaryNAS:
 
     def run(self, callbacks: Sequence[Callable] = ()) -> Study:
         study = self.study()
-        study.optimize(max(0, self.population * self.generations - study._store.next_trial_id()),
-                       evaluator=self.evaluator, callbacks=callbacks)
+        study.optimize_until(self.population * self.generations, evaluator=self.evaluator, callbacks=callbacks)
         return study
 
 
@@ -168,7 +167,7 @@ class GAvsBaseline:
         base = Study.create(root / self.baseline, objective, optimizer=self.baseline, seed=self.seed,
                             load_if_exists=True)
         for study in (ga, base):
-            study.optimize(max(0, budget - study._store.next_trial_id()))
+            study.optimize_until(budget)
         self.studies = {"GA": ga, self.baseline: base}
         return self.studies
 
@@ -210,7 +209,7 @@ class JointSearch:
         for seed in range(self.seeds):
             study = Study.create(root / f"seed{seed}", objective, optimizer=self.optimizer, seed=seed,
                                  load_if_exists=True)
-            study.optimize(max(0, self.trials - study._store.next_trial_id()))
+            study.optimize_until(self.trials)
             studies[seed] = study
         rows = []
         for seed in range(self.seeds):
