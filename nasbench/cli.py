@@ -106,10 +106,24 @@ def _cmd_show(args: argparse.Namespace) -> None:
         _print_summary(summary)
 
 
+def _describe_objective(spec: dict | None) -> str:
+    if not spec:
+        return "a function defined in a notebook or script"
+    if "problem" in spec:
+        params = ", ".join(f"{k}={v}" for k, v in spec.get("params", {}).items())
+        return f"{spec['problem']}({params})"
+    if "training" in spec:
+        t = spec["training"]
+        space = t["space"] if isinstance(t["space"], str) else t["space"].get("name", "custom space")
+        folds = f"{t['folds']}-fold CV" if t.get("folds") else f"holdout {t['val_fraction']}"
+        return f"training on {t['dataset']}, space {space}, {folds}, at most {t['protocol']['max_epochs']} epochs"
+    return spec.get("callable", str(spec))
+
+
 def _print_summary(s: dict) -> None:
     t = s["trials"]
     print(f"study       {s['directory']}")
-    print(f"objective   {s['objective']}")
+    print(f"objective   {_describe_objective(s['objective'])}")
     print(f"metrics     {', '.join(f'{k} ({v})' for k, v in s['metrics'].items())}")
     print(f"optimizer   {s['optimizer']} (seed {s['seed']}, generation {s['generation']})")
     print(f"trials      {t['done']} done, {t['failed']} failed, {t['pending']} pending (target {s['target_trials']})")
