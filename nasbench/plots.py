@@ -25,11 +25,23 @@ UNITS = {"n_params": "parameters", "macs": "multiply-accumulates", "train_time":
 
 
 def setup_notebook() -> None:
-    """Plotly renderer for notebooks whose HTML must work offline."""
+    """Plotly renderer for notebooks whose HTML must work offline: plotly.js is put in
+    the page once, now, and every figure carries its data."""
     import plotly.io as pio
 
     pio.renderers.default = "plotly_mimetype+notebook"
     pio.templates.default = TEMPLATE
+    # put plotly.js in the page now, once (plotly would on the first figure shown, which
+    # may be LiveFront's raw bundle, drawn before the library is there)
+    pio.renderers._activate_pending_renderers()
+
+
+def _mime_bundle(fig: go.Figure) -> dict:
+    """What the renderer shows, without putting plotly.js in the page again."""
+    import plotly.io as pio
+
+    return {"application/vnd.plotly.v1+json": {**fig.to_plotly_json(), "config": {}},
+            "text/html": pio.to_html(fig, include_plotlyjs=False, full_html=False)}
 
 
 def label(name: str) -> str:
@@ -191,10 +203,13 @@ class LiveFront:
                          labels={f"values_{self.x}": label(self.x), f"values_{self.y}": label(self.y)})
         fig.update_xaxes(type=_log_axis(self.x))
         fig.update_yaxes(type=_log_axis(self.y))
+        # a raw bundle, so the display id is honoured (displaying the figure object
+        # goes through plotly's show() and appends a new output each time)
+        bundle = _mime_bundle(fig)
         if self._handle is None:
-            self._handle = display(fig, display_id=True)
+            self._handle = display(bundle, raw=True, display_id=True)
         else:
-            self._handle.update(fig)
+            self._handle.update(bundle, raw=True)
 
 
 def learning_curves(info: pd.DataFrame, title: str = "Learning curves") -> go.Figure:
