@@ -99,6 +99,8 @@ def render(notebook: str | Path, parameters: Mapping[str, Any] | None = None, *,
     except papermill.PapermillExecutionError as exc:
         raise ReportError(f"{notebook.name}: cell {exc.exec_count} failed: {exc.ename}: {exc.evalue}") from None
     nb = nbformat.read(executed, as_version=4)
+    # widget state (the explorer's figures carry plotly.js again) needs a live kernel anyway
+    nb.metadata.pop("widgets", None)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(_provenance(notebook, parameters, time.perf_counter() - start)))
     nbformat.write(nb, executed)
     html, _ = HTMLExporter(exclude_input=hide_input, exclude_input_prompt=True, exclude_output_prompt=True).from_notebook_node(nb)
