@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .evaluators import InProcessEvaluator, TrialOutcome, TrialTask, make_evaluator
+from .evaluators import TrialOutcome, TrialTask, make_evaluator
 from .hypervolume import hypervolume, nondominated_mask, to_minimization
 from .objectives import Metric, Problem, TrainingObjective, objective_from_spec, objective_spec, parse_metrics
 from .optimizers import OPTIMIZERS, Observation, Optimizer, make_optimizer

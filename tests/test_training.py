@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.data import Dataset, load_dataset, train_val_test_split
+from nasbench.data import load_dataset, train_val_test_split
 from nasbench.evaluators import TrialTask
 from nasbench.objectives import TrainingObjective
 from nasbench.study import Study
