@@ -5,6 +5,7 @@ Run from the repository root:
     python benchmarks/bench_training.py            # the full measurements (about 10 minutes on 2 cores)
     python benchmarks/bench_training.py --quick    # tiny sizes: a smoke test
     python benchmarks/bench_training.py --out benchmarks/results/training.md
+    python benchmarks/bench_training.py --throughput-only --busy-load --out benchmarks/results/training_busy.md
 
 1. Throughput (training samples/s) of nasbench's trainer (``train_epoch``: data
    resident on the device, batches as index slices of a device-side permutation)
@@ -18,6 +19,8 @@ Run from the repository root:
    can be dominated by OpenMP threads spin-waiting for a core (another process
    running is enough), which hides the data-path difference; the one-thread
    table shows the loops' own ratio. The later measurements run with the default.
+   ``--busy-load`` runs one busy-looping Python process beside both tables (a
+   machine with something else running); ``--throughput-only`` stops after them.
 2. One seed-000 evaluation: 3-fold CV, at most 50 epochs, patience 10, of the
    ``evo_cnn`` default on digits: wall time and epochs per fold.
 3. A population of 16 trials (random ``jahs_cnn`` configurations, 5 epochs, holdout)
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -173,29 +177,46 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
+    parser.add_argument("--throughput-only", action="store_true", help="only the two throughput tables")
+    parser.add_argument("--busy-load", action="store_true",
+                        help="run one busy-looping Python process beside the throughput tables (a loaded "
+                             "machine: shows the cost of PyTorch's default thread count)")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     default_threads = torch.get_num_threads()
     repeats = 1 if args.quick else args.repeats
     head = ["model", "data", "epochs", "textbook (samples/s)", "nasbench (samples/s)", "speed-up"]
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy_load else None
+    try:
+        default_rows = throughput(args.quick, repeats)
+        one_thread_rows = throughput(args.quick, repeats, threads=1)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    load = " (with one busy-looping process beside them: --busy-load)" if busy is not None else ""
     parts = [f"# Training benchmarks\n\nEnvironment: {environment('torch', 'distributed')}, "
              f"torch.get_num_threads() = {default_threads} (intra-op, the default), "
              f"torch.get_num_interop_threads() = {torch.get_num_interop_threads()}, "
              f"OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}\n",
-             "## Trainer throughput vs a textbook DataLoader loop (goal: CNN >= 1.2x, MLP >= 1.5x)\n",
+             f"## Trainer throughput vs a textbook DataLoader loop{load} (goal: CNN >= 1.2x, MLP >= 1.5x)\n",
              f"### PyTorch's default, {default_threads} intra-op threads\n",
-             markdown_table(head, throughput(args.quick, repeats)),
+             markdown_table(head, default_rows),
              "\n### The same comparison with `torch.set_num_threads(1)` (same run)\n",
-             markdown_table(head, throughput(args.quick, repeats, threads=1)),
-             f"\nThe sections below run with the default {default_threads} threads again.\n",
-             "\n## One seed-000 evaluation (3-fold CV, <= 50 epochs, patience 10)\n",
-             markdown_table(["model", "wall (s)", "epochs per fold", "best epoch per fold", "top-3 acc", "top-1 acc",
-                             "parameters"], seed000_evaluation(args.quick)),
-             "\n## A population of 16 trials: 2-worker Dask LocalCluster vs one process (goal >= 1.3x)\n",
-             markdown_table(["evaluator", "trials", "wall (s)", "trials/s", "throughput vs one process",
-                             "incl. cluster start"], population(args.quick)),
-             "\n## Share of a study's wall time that is not training (goal < 5%)\n",
-             markdown_table(["study", "wall (s)", "training (s)", "other (s)", "not training"], overhead(args.quick))]
+             markdown_table(head, one_thread_rows)]
+    if args.throughput_only:
+        write_report("\n".join(parts), args.out)
+        return
+    parts += [f"\nThe sections below run with the default {default_threads} threads again"
+              f"{' and without the busy process' if busy is not None else ''}.\n",
+              "\n## One seed-000 evaluation (3-fold CV, <= 50 epochs, patience 10)\n",
+              markdown_table(["model", "wall (s)", "epochs per fold", "best epoch per fold", "top-3 acc", "top-1 acc",
+                              "parameters"], seed000_evaluation(args.quick)),
+              "\n## A population of 16 trials: 2-worker Dask LocalCluster vs one process (goal >= 1.3x)\n",
+              markdown_table(["evaluator", "trials", "wall (s)", "trials/s", "throughput vs one process",
+                              "incl. cluster start"], population(args.quick)),
+              "\n## Share of a study's wall time that is not training (goal < 5%)\n",
+              markdown_table(["study", "wall (s)", "training (s)", "other (s)", "not training"], overhead(args.quick))]
     write_report("\n".join(parts), args.out)
 
 

@@ -131,7 +131,8 @@ class DaskEvaluator:
                 # one BLAS/OpenMP thread per worker thread, so parallel trials do not
                 # oversubscribe the cores (torch reads these when the worker imports it)
                 threads = str(self.threads_per_worker)
-                env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+                env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+                       "OMP_WAIT_POLICY": "PASSIVE"}
                 self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
                                              dashboard_address=None, processes=True, env=env)
                 self._client = Client(self._cluster)
