@@ -44,8 +44,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_of, environment, markdown_table, write_report  # noqa: E402
 
+import nasbench  # noqa: E402,F401  before torch, as a user would: its OMP_WAIT_POLICY default needs that
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+# nasbench sets PASSIVE unless the variable is already set; OMP_WAIT_POLICY= (empty) keeps
+# libgomp's own default (spin a while, then sleep), with a warning from libgomp
+OMP_WAIT_POLICY_AT_TORCH_IMPORT = {None: "unset", "": "'' (libgomp's default)"}.get(
+    os.environ.get("OMP_WAIT_POLICY"), os.environ.get("OMP_WAIT_POLICY"))
 from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
@@ -198,7 +204,8 @@ def main() -> None:
     parts = [f"# Training benchmarks\n\nEnvironment: {environment('torch', 'distributed')}, "
              f"torch.get_num_threads() = {default_threads} (intra-op, the default), "
              f"torch.get_num_interop_threads() = {torch.get_num_interop_threads()}, "
-             f"OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}\n",
+             f"OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+             f"OMP_WAIT_POLICY = {OMP_WAIT_POLICY_AT_TORCH_IMPORT} (when torch was imported)\n",
              f"## Trainer throughput vs a textbook DataLoader loop{load} (goal: CNN >= 1.2x, MLP >= 1.5x)\n",
              f"### PyTorch's default, {default_threads} intra-op threads\n",
              markdown_table(head, default_rows),

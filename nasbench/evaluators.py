@@ -131,10 +131,14 @@ class DaskEvaluator:
                 # one BLAS/OpenMP thread per worker thread, so parallel trials do not
                 # oversubscribe the cores (torch reads these when the worker imports it)
                 threads = str(self.threads_per_worker)
-                env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-                       "OMP_WAIT_POLICY": "PASSIVE"}
-                self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
-                                             dashboard_address=None, processes=True, env=env)
+                env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
+                # distributed sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's
+                # dynamic mmap threshold: torch training ran ~30% slower there (8 s vs 10.5 s)
+                import dask
+
+                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                    self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
+                                                 dashboard_address=None, processes=True, env=env)
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(self.address)
