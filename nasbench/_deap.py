@@ -2,9 +2,10 @@
 
 DEAP's operators draw from Python's global :mod:`random`, and its ``creator``
 registers classes in a module-global namespace. Both are contained here:
-:func:`deap_random` runs DEAP calls on a stream seeded from the caller's
-``numpy.random.Generator`` and restores the global state afterwards, and
-:func:`individual_class` creates the ``creator`` classes once, on first use.
+:func:`deap_random` runs DEAP calls on a private ``random.Random`` seeded from
+the caller's ``numpy.random.Generator`` (never the global stream, which other
+threads such as Dask's scheduler share), and :func:`individual_class` creates
+the ``creator`` classes once, on first use.
 """
 
 from __future__ import annotations
@@ -16,32 +17,45 @@ from typing import Iterator
 
 import numpy as np
 from deap import base, creator
+from deap.tools import crossover, emo, mutation, selection
 
 _LOCK = threading.RLock()
 _DEPTH = threading.local()
 
+#: DEAP's modules whose operators nasbench calls. Each does ``import random`` and calls
+#: ``random.random()``, ``random.randint()``, ``random.choice()``, ``random.sample()``,
+#: ``random.gauss()`` through that module attribute at call time (DEAP 1.4's source),
+#: so rebinding the attribute moves every draw onto the private stream. (``emo.selNSGA3``
+#: also uses ``numpy.random``: nasbench does not call it.)
+_DEAP_MODULES = (crossover, mutation, selection, emo)
+
 
 @contextmanager
 def deap_random(rng: np.random.Generator) -> Iterator[None]:
-    """Seed :mod:`random` from ``rng`` for the duration of the block, then restore it.
+    """Run DEAP's operators on a private stream seeded from ``rng`` for the block.
 
-    The block is deterministic given ``rng``'s state, advances ``rng`` by one
-    draw, and leaves every other user of :mod:`random` undisturbed. Nested blocks
-    share the outermost one's stream (so an optimiser can wrap a whole generation
-    once instead of paying the seeding on every operator call).
+    Inside the block the ``random`` attribute of DEAP's operator modules is a
+    ``random.Random(seed)`` with the seed drawn from ``rng`` (one draw), so the
+    block is deterministic given ``rng``'s state whatever other threads do with
+    the global :mod:`random`, whose state is never read or written. The lock keeps
+    other threads' blocks out meanwhile. Nested blocks share the outermost one's
+    stream (an optimiser wraps a whole generation once).
     """
     with _LOCK:
         depth = getattr(_DEPTH, "value", 0)
         if depth == 0:
-            saved = random.getstate()
-            random.seed(int(rng.integers(2**63)))
+            stream = random.Random(int(rng.integers(2**63)))
+            saved = [module.random for module in _DEAP_MODULES]
+            for module in _DEAP_MODULES:
+                module.random = stream
         _DEPTH.value = depth + 1
         try:
             yield
         finally:
             _DEPTH.value = depth
             if depth == 0:
-                random.setstate(saved)
+                for module, original in zip(_DEAP_MODULES, saved):
+                    module.random = original
 
 
 def fitness_class(n_objectives: int) -> type:

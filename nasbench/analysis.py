@@ -8,6 +8,7 @@ directions; conversion to minimisation happens in :mod:`nasbench.hypervolume`.
 
 from __future__ import annotations
 
+import warnings
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 from .hypervolume import hypervolume, nondominated_mask, to_minimization
 from .space import Boolean, Categorical, SearchSpace
 
-__all__ = ["done_trials", "pareto_fronts_by_generation", "population_over_time", "hypervolume_trace",
+__all__ = ["done_trials", "front_hypervolume", "dominating_reference", "pareto_fronts_by_generation", "population_over_time", "hypervolume_trace",
            "coverage", "param_importance", "incumbent_trace", "aggregate_traces", "top_trials",
            "hyperparameter_evolution", "final_front", "named_points", "front_table", "method_comparison",
            "top_trials_by_method", "incumbents_over_seeds", "incumbent_test_table", "all_trials", "learning_curves"]
@@ -45,6 +46,28 @@ def final_front(df: pd.DataFrame, directions: Mapping[str, str]) -> pd.DataFrame
         return done
     front = done[nondominated_mask(_minimised(done, directions))]
     return front.sort_values(_columns(directions)[0]).reset_index(drop=True)
+
+
+def front_hypervolume(df: pd.DataFrame, directions: Mapping[str, str], reference_point: Sequence[float]) -> float:
+    """Hypervolume of the done trials w.r.t. a fixed reference point (metrics' own units);
+    with one metric, the length from the best value to the reference point."""
+    done = done_trials(df)
+    ref = to_minimization([reference_point], list(directions.values()))[0]
+    F = _minimised(done, directions).reshape(-1, len(directions))
+    if len(F) and not (F < ref).all(axis=1).any():
+        warnings.warn(f"none of the {len(F)} done trials dominates the reference point {list(reference_point)}: "
+                      "the hypervolume is 0; choose a reference point worse, in every metric, than the trials it should count",
+                      RuntimeWarning, stacklevel=2)
+    if len(directions) == 1:
+        return float(max(0.0, ref[0] - F[:, 0].min())) if len(F) else 0.0
+    return hypervolume(F, ref) if len(F) else 0.0
+
+
+def dominating_reference(df: pd.DataFrame, directions: Mapping[str, str], reference_point: Sequence[float]) -> int:
+    """How many done trials strictly dominate the reference point (only they add hypervolume)."""
+    done = done_trials(df)
+    ref = to_minimization([reference_point], list(directions.values()))[0]
+    return int((_minimised(done, directions).reshape(-1, len(directions)) < ref).all(axis=1).sum())
 
 
 def pareto_fronts_by_generation(df: pd.DataFrame, directions: Mapping[str, str]) -> pd.DataFrame:

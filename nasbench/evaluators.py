@@ -8,12 +8,16 @@ exception) into a :class:`TrialOutcome`, so one bad trial never stops a study.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-__all__ = ["TrialTask", "TrialOutcome", "run_trial", "InProcessEvaluator", "DaskEvaluator", "make_evaluator"]
+import numpy as np
+
+__all__ = ["TrialTask", "TrialOutcome", "BadResult", "describe_error", "run_trial", "InProcessEvaluator",
+           "DaskEvaluator", "ClusterUnreachable", "make_evaluator"]
 
 
 @dataclass(frozen=True)
@@ -39,32 +43,86 @@ class TrialOutcome:
     finished: float = 0.0
 
 
+class BadResult(ValueError):
+    """An objective returned something a study cannot record; the message says what to return."""
+
+
+def _number(name: str, value: Any) -> float:
+    """A metric's value as a float; ``'0.5'``, ``True`` or ``None`` are not numbers."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise BadResult(f"metric {name!r} is {value!r} ({type(value).__name__}); return a number")
+    return float(value)
+
+
 def _split_result(result: Any, metric_names: Sequence[str]) -> tuple[list[float], dict]:
+    expect = f"return a dict with keys {list(metric_names)}"
     if isinstance(result, Mapping):
         missing = [m for m in metric_names if m not in result]
         if missing:
-            raise ValueError(f"objective result lacks metrics {missing}; return a dict with keys {list(metric_names)}")
+            raise BadResult(f"objective result lacks metrics {missing}; {expect}")
         extra = {k: v for k, v in result.items() if k not in metric_names}
-        return [float(result[m]) for m in metric_names], extra
-    if isinstance(result, (int, float)) and len(metric_names) == 1:
-        return [float(result)], {}
+        return [_number(m, result[m]) for m in metric_names], extra
+    if isinstance(result, (numbers.Real, np.generic)) and not isinstance(result, (str, bytes)) and len(metric_names) == 1:
+        return [_number(metric_names[0], result)], {}
     if isinstance(result, (list, tuple)) and len(result) == len(metric_names):
-        return [float(v) for v in result], {}
-    raise ValueError(f"objective returned {type(result).__name__}; return a dict with keys {list(metric_names)}")
+        return [_number(m, v) for m, v in zip(metric_names, result)], {}
+    raise BadResult(f"objective returned {type(result).__name__}; {expect}")
+
+
+def _storable(value: Any, where: str) -> Any:
+    """``value`` as plain JSON data: numpy scalars and arrays become numbers and lists,
+    non-finite floats their text ('nan'); anything else unstorable raises BadResult."""
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    if isinstance(value, (np.generic, np.ndarray)):
+        return _storable(value.tolist(), where)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, (list, tuple)):
+        return [_storable(v, where) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _storable(v, f"{where}[{k!r}]") for k, v in value.items()}
+    raise BadResult(f"metric {where} is a {type(value).__name__}, which a study cannot store; return numbers, "
+                    "strings, lists or dicts")
 
 
 def _json_safe(metrics: dict) -> dict:
-    out = {}
-    for k, v in metrics.items():
-        if isinstance(v, float) and not math.isfinite(v):
-            v = repr(v)
-        out[str(k)] = v
-    return out
+    return {str(k): _storable(v, repr(str(k))) for k, v in metrics.items()}
+
+
+#: Exceptions that say what is wrong with a trial (its configuration, its training):
+#: recorded as one line. Anything else is a bug and keeps its whole traceback.
+TRIAL_ERRORS: tuple[type[BaseException], ...] = (BadResult,)
+
+
+def _trial_errors() -> tuple[type[BaseException], ...]:
+    errors = list(TRIAL_ERRORS)
+    try:  # torch-backed failures, when torch is in use
+        from .models import InvalidArchitecture
+        from .training import OutOfMemory, TrainingDiverged
+
+        errors += [InvalidArchitecture, OutOfMemory, TrainingDiverged]
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return tuple(errors)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A failed trial's error text: one line for a known trial failure (a diverging
+    run, an impossible architecture, a bad result); the whole traceback for anything
+    else, so a bug in an objective still looks like a bug."""
+    line = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, _trial_errors()):
+        return line
+    return line + "\n\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
 
 
 def run_trial(objective: Callable, metric_names: Sequence[str], task: TrialTask) -> TrialOutcome:
     """Call ``objective(config, seed)`` (or ``objective.evaluate_trial(task)`` where the
-    objective wants the whole task); a raise or a NaN/inf value becomes a failed outcome."""
+    objective wants the whole task); a raise, a NaN/inf value or a result that cannot be
+    stored becomes a failed outcome with its reason."""
     started = time.time()
     try:
         if hasattr(objective, "evaluate_trial"):
@@ -72,15 +130,14 @@ def run_trial(objective: Callable, metric_names: Sequence[str], task: TrialTask)
         else:
             result = objective(dict(task.config), task.seed)
         values, metrics = _split_result(result, metric_names)
+        metrics = _json_safe(metrics)
         bad = [n for n, v in zip(metric_names, values) if not math.isfinite(v)]
         if bad:
-            return TrialOutcome(task.trial_id, "failed", None, _json_safe({**metrics, **dict(zip(metric_names, values))}),
+            return TrialOutcome(task.trial_id, "failed", None, {**metrics, **_json_safe(dict(zip(metric_names, values)))},
                                 f"objective returned a non-finite value for {bad}", started, time.time())
-        return TrialOutcome(task.trial_id, "done", tuple(values), _json_safe(metrics), None, started, time.time())
+        return TrialOutcome(task.trial_id, "done", tuple(values), metrics, None, started, time.time())
     except Exception as exc:  # noqa: BLE001 - a failing trial is data, not a crash
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        error = f"{type(exc).__name__}: {exc} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
-        return TrialOutcome(task.trial_id, "failed", None, {}, error, started, time.time())
+        return TrialOutcome(task.trial_id, "failed", None, {}, describe_error(exc), started, time.time())
 
 
 class InProcessEvaluator:
@@ -105,6 +162,10 @@ class InProcessEvaluator:
         self.close()
 
 
+class ClusterUnreachable(ConnectionError):
+    """No Dask scheduler answered at the address given."""
+
+
 class DaskEvaluator:
     """Trials in parallel on Dask: a ``LocalCluster`` that nasbench starts and stops
     when no ``address`` is given, or the running scheduler at ``address``.
@@ -115,10 +176,16 @@ class DaskEvaluator:
     recorded as failed with the reason. Either way the study goes on.
     """
 
+    #: Seconds to wait for a scheduler at ``address`` before giving up.
+    connect_timeout = 10.0
+
     def __init__(self, address: str | None = None, *, n_workers: int = 2, threads_per_worker: int = 1,
                  retries: int = 1) -> None:
-        if address is None and n_workers < 1:
-            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
         self.address, self.n_workers, self.threads_per_worker, self.retries = address, n_workers, threads_per_worker, retries
         self._client = self._cluster = None
 
@@ -141,7 +208,12 @@ class DaskEvaluator:
                                                  dashboard_address=None, processes=True, env=env)
                 self._client = Client(self._cluster)
             else:
-                self._client = Client(self.address)
+                try:
+                    self._client = Client(self.address, timeout=self.connect_timeout)
+                except (OSError, TimeoutError) as exc:
+                    raise ClusterUnreachable(f"no Dask scheduler answered at {self.address} within "
+                                             f"{self.connect_timeout:.0f} s ({type(exc).__name__}); start one "
+                                             "(dask scheduler) or check the address") from None
         return self._client
 
     @property
@@ -156,14 +228,21 @@ class DaskEvaluator:
         # dies with its worker, and a trial must survive that.
         futures = {self.client.submit(run_trial, objective, list(metric_names), t, pure=False, retries=self.retries,
                                       key=f"nasbench-trial-{t.trial_id}-{time.monotonic_ns()}"): t for t in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                yield future.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after the retries
-                now = time.time()
-                yield TrialOutcome(task.trial_id, "failed", None, {}, f"worker lost: {type(exc).__name__}: {exc}",
-                                   now, now)
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        finished = as_completed(futures, timeout=timeout)
+        try:
+            for future in finished:
+                task = futures[future]
+                try:
+                    yield future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after the retries
+                    now = time.time()
+                    yield TrialOutcome(task.trial_id, "failed", None, {}, f"worker lost: {type(exc).__name__}: {exc}",
+                                       now, now)
+        except TimeoutError:  # the deadline passed: what has not finished stays pending
+            pass
+        finally:
+            self.client.cancel([f for f in futures if not f.done()])
 
     def close(self) -> None:
         if self._client is not None:

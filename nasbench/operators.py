@@ -29,8 +29,8 @@ from .space import Categorical, ChoiceTree, Integer, SearchSpace
 __all__ = [
     "cx_sbx",
     "cx_gaussian",
-    "cx_uniform_resample",
-    "cx_prior_resample",
+    "resample_uniform_pair",
+    "resample_prior_pair",
     "cx_swap",
     "cx_two_point",
     "mut_perturb",
@@ -109,18 +109,21 @@ def _resample(ind: list, space: SearchSpace, rng: np.random.Generator, idx: Sequ
         ind[i] = p.sample_prior(rng) if prior else p.sample_uniform(rng)
 
 
-def cx_uniform_resample(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
-                        indices: Sequence[int] | None = None) -> tuple[list, list]:
-    """Both children's genes drawn uniformly from each parameter's domain (seed 000's uniform sampling)."""
+def resample_uniform_pair(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+                          indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Both children's genes drawn afresh, uniformly from each parameter's domain,
+    whatever the parents held (seed 000's "uniform sampling"; crossover ``"uniform"``).
+    Not a recombination: it has a crossover's signature so that it can stand in one's slot."""
     for i in _indices(space, indices):
         _resample(ind1, space, rng, [i], prior=False)
         _resample(ind2, space, rng, [i], prior=False)
     return ind1, ind2
 
 
-def cx_prior_resample(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
-                      indices: Sequence[int] | None = None) -> tuple[list, list]:
-    """Both children's genes drawn from each parameter's prior (seed 000's prior sampling)."""
+def resample_prior_pair(ind1: list, ind2: list, space: SearchSpace, rng: np.random.Generator, *,
+                        indices: Sequence[int] | None = None) -> tuple[list, list]:
+    """Both children's genes drawn afresh from each parameter's prior, whatever the
+    parents held (seed 000's "prior sampling"; crossover ``"prior"``)."""
     for i in _indices(space, indices):
         _resample(ind1, space, rng, [i], prior=True)
         _resample(ind2, space, rng, [i], prior=True)
@@ -151,8 +154,8 @@ def cx_two_point(ind1: list, ind2: list, rng: np.random.Generator) -> tuple[list
 _CROSSOVER = {
     "sbx": cx_sbx,
     "gaussian": cx_gaussian,
-    "uniform": cx_uniform_resample,
-    "prior": cx_prior_resample,
+    "uniform": resample_uniform_pair,  # the names stored spaces use
+    "prior": resample_prior_pair,
     "swap": cx_swap,
 }
 
@@ -177,15 +180,14 @@ def _chosen(rng: np.random.Generator, idx: list[int], indpb: float) -> list[int]
 def mut_perturb(ind: list, space: SearchSpace, rng: np.random.Generator, *,
                 indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
     """Uniform perturbation: an integer moves by Unif{-w..w} (seed 003: w=2 layers,
-    w=16 neurons), a float by Unif(-w, w); clipped to the bounds."""
+    w=16 neurons), any other gene by Unif(-w, w) on its encoding; clipped to the
+    bounds. w is the parameter's ``perturb_width``."""
     for i in _chosen(rng, _indices(space, indices), indpb):
         p = space.parameters[i]
+        w = p.perturb_width
         if isinstance(p, Integer):
-            w = p.perturb_width
             ind[i] = int(min(max(ind[i] + int(rng.integers(-w, w + 1)), p.low), p.high))
         else:
-            lo, hi = p.encoded_bounds
-            w = p.scale if p.scale is not None else (hi - lo) / 8
             ind[i] = p.decode(p.encode(ind[i]) + rng.uniform(-w, w))
     return (ind,)
 
@@ -193,17 +195,13 @@ def mut_perturb(ind: list, space: SearchSpace, rng: np.random.Generator, *,
 def mut_gaussian(ind: list, space: SearchSpace, rng: np.random.Generator, *,
                  indpb: float = 1.0, indices: Sequence[int] | None = None) -> tuple[list]:
     """Gaussian mutation, DEAP's ``mutGaussian`` on the encoded genes; sigma is the
-    parameter's ``scale`` (seed 003: N(0, 0.15) on dropout) or a tenth of its range."""
+    parameter's ``gaussian_sigma`` (seed 003: N(0, 0.15) on dropout; else a tenth of its range)."""
     idx = _indices(space, indices)
     if not idx:
         return (ind,)
     xs = _encode(ind, space, idx)
     before = list(xs)
-    sigma = []
-    for i in idx:
-        p = space.parameters[i]
-        lo, hi = p.encoded_bounds
-        sigma.append(p.scale if p.scale is not None else (hi - lo) / 10)
+    sigma = [space.parameters[i].gaussian_sigma for i in idx]
     with deap_random(rng):
         tools.mutGaussian(xs, 0.0, sigma, indpb)
     _decode_into(ind, space, idx, xs, before)
@@ -269,7 +267,7 @@ def mut_tree_categorical(ind: list, space: SearchSpace, rng: np.random.Generator
                          base: float | None = None, indpb: float = 1.0,
                          indices: Sequence[int] | None = None) -> tuple[list]:
     """Categorical mutation by tree distance (seed 003). ``base`` defaults to the
-    parameter's ``scale`` (else 2); a categorical without a tree moves uniformly."""
+    parameter's ``tree_base`` (else 2); a categorical without a tree moves uniformly."""
     for i in _chosen(rng, _indices(space, indices), indpb):
         p = space.parameters[i]
         if not isinstance(p, Categorical):
@@ -278,7 +276,7 @@ def mut_tree_categorical(ind: list, space: SearchSpace, rng: np.random.Generator
             others = [c for c in p.choices if c != ind[i]]
             ind[i] = others[int(rng.integers(len(others)))]
             continue
-        law = tree_mutation_probabilities(p.tree, ind[i], base or p.scale or 2.0)
+        law = tree_mutation_probabilities(p.tree, ind[i], p.tree_base if base is None else base)
         leaf = list(law)[int(rng.choice(len(law), p=list(law.values())))]
         ind[i] = next(c for c in p.choices if str(c) == leaf)
     return (ind,)

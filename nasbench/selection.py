@@ -9,7 +9,8 @@ vectorised with numpy; non-dominated sorting is moocore's C implementation.
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 import moocore
 import numpy as np
@@ -31,6 +32,8 @@ __all__ = [
     "sel_tournament",
     "sel_tournament_pressure",
     "sel_fitness_proportional",
+    "sel_random",
+    "ParentSelection",
     "PARENT_SELECTIONS",
 ]
 
@@ -198,6 +201,8 @@ def sel_alternating(individuals: Sequence, k: int, rng: np.random.Generator, *, 
                     weighting: str = "rank", contribution: bool = False) -> list:
     """Seed 000's schedule: the size tournament every ``every``-th generation,
     hypervolume-proportional selection otherwise."""
+    if every < 1:
+        raise ValueError(f"every must be an integer >= 1, got {every!r}")
     if generation % every == 0:
         return sel_size_tournament(individuals, k, rng, tournsize=tournsize, size_objective=size_objective,
                                    performance_objective=performance_objective, weighting=weighting)
@@ -252,6 +257,56 @@ def sel_fitness_proportional(individuals: Sequence, k: int, rng: np.random.Gener
     return [individuals[i] for i in rng.choice(len(individuals), size=k, replace=True, p=p)]
 
 
-#: Parent selections by name, as :class:`nasbench.optimizers.EvolutionConfig` names them.
-PARENT_SELECTIONS = ("crowded_tournament", "size_tournament", "hypervolume", "alternating",
-                     "tournament", "tournament_pressure", "fitness_proportional", "random")
+def sel_random(individuals: Sequence, k: int, rng: np.random.Generator) -> list:
+    """``k`` individuals drawn uniformly with replacement (no selection pressure)."""
+    return [individuals[i] for i in rng.integers(len(individuals), size=k)]
+
+
+# --- the registry of parent selections, as EvolutionConfig names them -----------------------------
+
+@dataclass(frozen=True)
+class ParentSelection:
+    """A parent selection behind one signature, ``(individuals, k, rng, config, generation)``,
+    reading its settings from ``config`` (an :class:`~nasbench.optimizers.EvolutionConfig`);
+    ``needs`` names the settings that must not be None."""
+
+    select: Callable[[Sequence, int, np.random.Generator, Any, int], list]
+    needs: tuple[str, ...] = ()
+
+    def __call__(self, individuals: Sequence, k: int, rng: np.random.Generator, config: Any,
+                 generation: int) -> list:
+        return self.select(individuals, k, rng, config, generation)
+
+
+def _size_settings(c: Any) -> dict:
+    return dict(tournsize=c.tournament_size, size_objective=c.size_objective,
+                performance_objective=c.performance_objective, weighting=c.size_weighting)
+
+
+def _hypervolume_settings(c: Any) -> dict:
+    return dict(reference_point=c.reference_point, contribution=c.hypervolume_contribution)
+
+
+#: Parent selections by name: adding one here is all :class:`~nasbench.optimizers.NSGA2` needs.
+PARENT_SELECTIONS: dict[str, ParentSelection] = {
+    "crowded_tournament": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_crowded_tournament(inds, k, rng, tournsize=c.tournament_size)),
+    "size_tournament": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_size_tournament(inds, k, rng, **_size_settings(c)),
+        needs=("size_objective",)),
+    "hypervolume": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_hypervolume_proportional(inds, k, rng, **_hypervolume_settings(c)),
+        needs=("reference_point",)),
+    "alternating": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_alternating(inds, k, rng, generation=gen, every=c.alternate_every,
+                                                     **_size_settings(c), **_hypervolume_settings(c)),
+        needs=("size_objective", "reference_point")),
+    "tournament": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_tournament(inds, k, rng, tournsize=c.tournament_size)),
+    "tournament_pressure": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_tournament_pressure(inds, k, rng, tournsize=c.tournament_size,
+                                                             p=c.selection_pressure)),
+    "fitness_proportional": ParentSelection(
+        lambda inds, k, rng, c, gen: sel_fitness_proportional(inds, k, rng, objective=c.performance_objective)),
+    "random": ParentSelection(lambda inds, k, rng, c, gen: sel_random(inds, k, rng)),
+}

@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import KW_ONLY, dataclass, field, fields
+from dataclasses import KW_ONLY, MISSING, dataclass, field, fields
 from importlib import resources
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -51,14 +51,57 @@ class SpaceError(ValueError):
     """An invalid search space or configuration; the message names the fix."""
 
 
+def _a_type(value: Any) -> str:
+    """``"a str"``, ``"an int"``: the type of a bad value, for messages."""
+    name = type(value).__name__
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+def _is_list(value: Any) -> bool:
+    """A list-like of items (a str is one value, not a list of characters)."""
+    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
+
+
+def _check_keys(spec: Mapping[str, Any], known: Sequence[str], required: Sequence[str], what: str) -> None:
+    """Unknown or missing keys in a plain-data spec, named with the keys it may have."""
+    unknown = sorted(set(spec) - set(known), key=str)
+    if unknown:
+        keys = f"key {unknown[0]!r}" if len(unknown) == 1 else f"keys {unknown}"
+        raise SpaceError(f"{what}: unknown {keys}; known keys: {sorted(known)}")
+    missing = [k for k in required if k not in spec]
+    if missing:
+        raise SpaceError(f"{what} is missing key {missing[0]!r}; known keys: {sorted(known)}")
+
+
+def _from_spec(cls: type, spec: Any, what: str) -> Any:
+    """A Condition or ChoiceTree given as itself or as its dict (``to_dict``'s output)."""
+    if isinstance(spec, cls) or spec is None:
+        return spec
+    keys = sorted(f.name for f in fields(cls))
+    if not isinstance(spec, Mapping):
+        raise SpaceError(f"{what} must be a {cls.__name__} or a dict with {' and '.join(map(repr, keys))}, got {spec!r} ({_a_type(spec)})")
+    required = [f.name for f in fields(cls) if f.default is MISSING]
+    unknown = sorted(set(spec) - set(keys), key=str)
+    missing = [k for k in required if k not in spec]
+    if unknown or missing:
+        problem = f"has unknown key {unknown[0]!r}" if unknown else f"is missing key {missing[0]!r}"
+        raise SpaceError(f"{what} {problem}; its keys are {keys}")
+    return cls(**spec)
+
+
 @dataclass(frozen=True)
 class Condition:
-    """Parameter is active only when ``parent`` takes one of ``values``."""
+    """Parameter is active only when ``parent`` is active and takes one of ``values``."""
 
     parent: str
     values: tuple
 
     def __post_init__(self) -> None:
+        if not isinstance(self.parent, str) or not self.parent:
+            raise SpaceError(f"a condition's parent must be a parameter name, got {self.parent!r} ({_a_type(self.parent)})")
+        if not _is_list(self.values):
+            raise SpaceError(f"condition on {self.parent!r}: values must be a list of the parent's values, "
+                             f"got {self.values!r} ({_a_type(self.values)}); pass e.g. [{self.values!r}]")
         object.__setattr__(self, "values", tuple(self.values))
         if not self.values:
             raise SpaceError(f"condition on {self.parent!r} has no values; list the values that activate it")
@@ -82,9 +125,35 @@ class ChoiceTree:
     root: str = "root"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.children, Mapping):
+            raise SpaceError(f"choice tree: children must be a dict from node to its children, got {self.children!r} ({_a_type(self.children)})")
+        for node, kids in self.children.items():
+            if not _is_list(kids) or not kids or not all(isinstance(k, str) for k in kids):
+                raise SpaceError(f"choice tree: the children of {node!r} must be a list of node names, got {kids!r}")
         object.__setattr__(self, "children", {k: tuple(v) for k, v in dict(self.children).items()})
-        if self.root not in self.children:
+        if not isinstance(self.root, str) or self.root not in self.children:
             raise SpaceError(f"choice tree has no root node {self.root!r}; add it to 'children'")
+        self._check_shape()
+
+    def _check_shape(self) -> None:
+        """A tree: every node has one parent, the root none, and all hang from the root
+        (which also rules out cycles, on which ``leaves`` would never end)."""
+        parent: dict[str, str] = {}
+        for node, kids in self.children.items():
+            for kid in kids:
+                if kid == self.root:
+                    raise SpaceError(f"choice tree: {self.root!r} is the root and cannot be a child (of {node!r})")
+                if kid in parent:
+                    raise SpaceError(f"choice tree: {kid!r} has two parents ({parent[kid]!r} and {node!r}); give each node one")
+                parent[kid] = node
+        reached, stack = set(), [self.root]  # acyclic from the root now: one parent each
+        while stack:
+            node = stack.pop()
+            reached.add(node)
+            stack.extend(self.children.get(node, ()))
+        for node in self.children:
+            if node not in reached:
+                raise SpaceError(f"choice tree: node {node!r} is not reachable from {self.root!r}; list it among some node's children")
 
     def leaves(self) -> list[str]:
         out, stack = [], [self.root]
@@ -114,11 +183,23 @@ class ChoiceTree:
         return {"root": self.root, "children": {k: list(v) for k, v in self.children.items()}}
 
 
+#: What ``Parameter.scale`` means for each mutation that has one, by the name of the
+#: read-only property through which operators read it.
+SCALE_MEANINGS = {"perturb": "perturb_width", "gaussian": "gaussian_sigma", "tree": "tree_base"}
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """Base class. ``crossover``/``mutation`` default by kind; ``scale`` is the
-    mutation's width (perturb), standard deviation (gaussian, in encoded units)
-    or base (tree)."""
+    """Base class. ``crossover``/``mutation`` default by kind.
+
+    ``scale`` is the one setting of the parameter's own ``mutation``, and means:
+    ``perturb``: the width w of Unif(-w, w) (``perturb_width``; a whole number of
+    steps for an integer); ``gaussian``: the standard deviation, in encoded units
+    (``gaussian_sigma``); ``tree``: the base b of the tree distance log_b(hops)
+    (``tree_base``, > 1). Other mutations take no scale. The field keeps its name
+    so that stored studies (JSON in SQLite) and recipes that set ``"scale"`` keep
+    loading; operators read the property named for what it is, never ``scale``.
+    """
 
     name: str
     _: KW_ONLY
@@ -134,6 +215,7 @@ class Parameter:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise SpaceError(f"parameter name {self.name!r} must be a Python identifier, e.g. 'n_layers'")
+        object.__setattr__(self, "condition", _from_spec(Condition, self.condition, f"{self.name}: condition"))
         self._check()
         if self.default is None:
             object.__setattr__(self, "default", self._natural_default())
@@ -146,8 +228,48 @@ class Parameter:
             raise SpaceError(f"{self.name}: crossover {self.crossover!r} unknown; use one of {CROSSOVERS}")
         if self.mutation not in MUTATIONS:
             raise SpaceError(f"{self.name}: mutation {self.mutation!r} unknown; use one of {MUTATIONS}")
-        if isinstance(self.condition, Mapping):
-            object.__setattr__(self, "condition", Condition(**self.condition))
+        self._check_mutation()
+        self._check_scale()
+
+    def _check_mutation(self) -> None:
+        """Mutations that only make sense for one kind."""
+        if self.mutation == "tree" and not isinstance(self, Categorical):
+            raise SpaceError(f"{self.name}: mutation 'tree' needs a categorical with a tree, got a {self.kind}; use 'perturb' or 'gaussian'")
+        if self.mutation == "flip" and not isinstance(self, Boolean):
+            raise SpaceError(f"{self.name}: mutation 'flip' needs a bool, got a {self.kind}; use 'uniform' or 'gaussian'")
+
+    def _check_scale(self) -> None:
+        if self.scale is None:
+            return
+        meaning = SCALE_MEANINGS.get(self.mutation)
+        if meaning is None:
+            raise SpaceError(f"{self.name}: scale has no meaning for mutation {self.mutation!r}; drop it "
+                             f"(it sets {', '.join(f'{m!r}: {p}' for m, p in SCALE_MEANINGS.items())})")
+        what = f"{self.name}: scale ({meaning} of mutation {self.mutation!r})"
+        if not _is_number(self.scale) or not math.isfinite(self.scale) or self.scale <= 0:
+            raise SpaceError(f"{what} must be a positive number, got {self.scale!r} ({_a_type(self.scale)})")
+        if self.mutation == "tree" and self.scale <= 1:
+            raise SpaceError(f"{what} must be > 1 (a larger base explores more), got {self.scale!r}")
+        if self.mutation == "perturb" and isinstance(self, Integer) and int(self.scale) != self.scale:
+            raise SpaceError(f"{what} must be a whole number of steps, got {self.scale!r}; pass e.g. {max(1, round(self.scale))}")
+
+    def _own_scale(self, mutation: str) -> float | None:
+        """``scale`` if it belongs to ``mutation`` (the parameter's own), else None."""
+        return self.scale if self.mutation == mutation else None
+
+    @property
+    def perturb_width(self) -> float:
+        """Half-width w of the Unif(-w, w) perturbation, encoded units (default: an eighth of the range)."""
+        lo, hi = self.encoded_bounds
+        own = self._own_scale("perturb")
+        return own if own is not None else (hi - lo) / 8
+
+    @property
+    def gaussian_sigma(self) -> float:
+        """Standard deviation of the Gaussian mutation, encoded units (default: a tenth of the range)."""
+        lo, hi = self.encoded_bounds
+        own = self._own_scale("gaussian")
+        return own if own is not None else (hi - lo) / 10
 
     # --- to be provided by kinds -------------------------------------------------
     def _check(self) -> None: ...
@@ -201,6 +323,9 @@ class Parameter:
     def _range_error(self, value: Any, allowed: str) -> SpaceError:
         return SpaceError(f"{self.name}={value!r} is out of range; allowed: {allowed}")
 
+    def _type_error(self, value: Any, wanted: str) -> SpaceError:
+        return SpaceError(f"{self.name}={value!r} ({_a_type(value)}) must be {wanted}")
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
@@ -210,6 +335,9 @@ class _Numeric:
     """What Integer and Float share: range checks, the midpoint default, a triangular prior."""
 
     def _check_range(self, what: str) -> None:
+        if not isinstance(self.log, (bool, np.bool_)):
+            raise SpaceError(f"{self.name}: log must be True or False, got {self.log!r}")
+        object.__setattr__(self, "log", bool(self.log))
         if self.low >= self.high:
             raise SpaceError(f"{self.name}: low must be < high, got low={self.low}, high={self.high}")
         if self.log and self.low <= 0:
@@ -218,7 +346,8 @@ class _Numeric:
             raise SpaceError(f"{self.name}: prior must be 'uniform' or 'default', got {self.prior!r}")
 
     def _natural_default(self) -> Any:
-        return self.decode(sum(self.encoded_bounds) / 2)
+        """The midpoint of [low, high] on the parameter's scale (geometric when log)."""
+        return self.decode((self.encode(self.low) + self.encode(self.high)) / 2)
 
     def sample_prior(self, rng: np.random.Generator) -> Any:
         """Uniform, or triangular on the encoded scale with its mode at the default."""
@@ -241,7 +370,7 @@ class Integer(_Numeric, Parameter):
     kind = "int"
 
     def _check(self) -> None:
-        if not (_is_number(self.low) and _is_number(self.high)) or int(self.low) != self.low or int(self.high) != self.high:
+        if not all(_is_number(v) and math.isfinite(v) and int(v) == v for v in (self.low, self.high)):
             raise SpaceError(f"{self.name}: low and high must be integers, got {self.low!r}, {self.high!r}")
         object.__setattr__(self, "low", int(self.low))
         object.__setattr__(self, "high", int(self.high))
@@ -251,8 +380,8 @@ class Integer(_Numeric, Parameter):
         return "perturb"
 
     def validate(self, value: Any) -> int:
-        if not _is_number(value) or int(value) != value:
-            raise SpaceError(f"{self.name}={value!r} must be an integer in [{self.low}, {self.high}]")
+        if not (_is_number(value) and math.isfinite(value) and int(value) == value):
+            raise self._type_error(value, f"an integer in [{self.low}, {self.high}]")
         if not self.low <= value <= self.high:
             raise self._range_error(value, f"integers in [{self.low}, {self.high}]")
         return int(value)
@@ -265,13 +394,18 @@ class Integer(_Numeric, Parameter):
         return int(min(max(round(value), self.low), self.high))
 
     def _bounds(self) -> tuple[float, float]:
-        return (self.encode(self.low - 0.4999), self.encode(self.high + 0.4999)) if not self.log else (
-            math.log(self.low), math.log(self.high))
+        """Each integer k owns the encoded values that round to it, so uniform draws on
+        the bounds give it the mass of [k - 1/2, k + 1/2] (on the log scale when log):
+        the end values too, which bounds at log(low), log(high) would halve."""
+        if self.log:  # low >= 1, so low - 0.5 > 0; decode clips the half-steps back
+            return math.log(self.low - 0.5), math.log(self.high + 0.5)
+        return self.low - 0.4999, self.high + 0.4999
 
     @property
     def perturb_width(self) -> int:
-        """Width of the uniform integer perturbation (``scale`` or an eighth of the range)."""
-        return int(self.scale) if self.scale is not None else max(1, round((self.high - self.low) / 8))
+        """Width w of the Unif{-w..w} integer step (``scale`` under 'perturb', else an eighth of the range)."""
+        own = self._own_scale("perturb")
+        return int(own) if own is not None else max(1, round((self.high - self.low) / 8))
 
 
 @dataclass(frozen=True)
@@ -295,7 +429,7 @@ class Float(_Numeric, Parameter):
 
     def validate(self, value: Any) -> float:
         if not _is_number(value) or not math.isfinite(value):
-            raise SpaceError(f"{self.name}={value!r} must be a number in [{self.low}, {self.high}]")
+            raise self._type_error(value, f"a number in [{self.low}, {self.high}]")
         if not self.low <= value <= self.high:
             raise self._range_error(value, f"[{self.low}, {self.high}]" + (" (log scale)" if self.log else ""))
         return float(value)
@@ -326,20 +460,38 @@ class Categorical(Parameter):
     kind = "categorical"
 
     def _check(self) -> None:
-        object.__setattr__(self, "choices", tuple(self.choices))
-        if len(self.choices) < 2:
-            raise SpaceError(f"{self.name}: a categorical needs at least 2 choices, got {list(self.choices)}")
-        if len(set(self.choices)) != len(self.choices):
-            raise SpaceError(f"{self.name}: choices must be distinct, got {list(self.choices)}")
-        if isinstance(self.tree, Mapping):
-            object.__setattr__(self, "tree", ChoiceTree(**self.tree))
+        self._check_choices()
+        object.__setattr__(self, "tree", _from_spec(ChoiceTree, self.tree, f"{self.name}: tree"))
         if self.tree is not None and sorted(map(str, self.tree.leaves())) != sorted(map(str, self.choices)):
             raise SpaceError(f"{self.name}: the tree's leaves {self.tree.leaves()} must be exactly the choices {list(self.choices)}")
+        if self.mutation == "tree" and self.tree is None:
+            raise SpaceError(f"{self.name}: mutation 'tree' needs a tree over the choices; pass tree=ChoiceTree(...) or use mutation='uniform'")
         if self.prior is not None:
-            p = np.asarray(self.prior, dtype=float)
-            if p.shape != (len(self.choices),) or (p < 0).any() or not math.isclose(p.sum(), 1.0, abs_tol=1e-9):
-                raise SpaceError(f"{self.name}: prior must be {len(self.choices)} non-negative probabilities summing to 1, got {self.prior!r}")
-            object.__setattr__(self, "prior", tuple(float(v) for v in p))
+            self._check_prior()
+
+    def _check_choices(self) -> None:
+        if not _is_list(self.choices):
+            raise SpaceError(f"{self.name}: choices must be a list of values, got {self.choices!r} ({_a_type(self.choices)}); "
+                             f"pass e.g. choices=['relu', 'tanh']")
+        choices = tuple(c.item() if isinstance(c, np.generic) else c for c in self.choices)
+        for c in choices:
+            if not (c is None or isinstance(c, (str, bool, int)) or isinstance(c, float) and math.isfinite(c)):
+                raise SpaceError(f"{self.name}: choice {c!r} ({_a_type(c)}) is not a str, int, float, bool or None; "
+                                 f"choices are JSON scalars (finite numbers)")
+        object.__setattr__(self, "choices", choices)
+        if len(choices) < 2:
+            raise SpaceError(f"{self.name}: a categorical needs at least 2 choices, got {list(choices)}")
+        if len(set(choices)) != len(choices):
+            raise SpaceError(f"{self.name}: choices must be distinct, got {list(choices)}")
+
+    def _check_prior(self) -> None:
+        prior = self.prior
+        ok = _is_list(prior) and len(prior) == len(self.choices) and all(_is_number(v) for v in prior)
+        p = np.asarray(prior, dtype=float) if ok else None
+        if p is None or not np.isfinite(p).all() or (p < 0).any() or not math.isclose(p.sum(), 1.0, abs_tol=1e-9):
+            raise SpaceError(f"{self.name}: prior must be {len(self.choices)} non-negative probabilities summing to 1, "
+                             f"one per choice, got {prior!r}")
+        object.__setattr__(self, "prior", tuple(float(v) for v in p))
 
     def _natural_default(self) -> Any:
         return self.choices[0]
@@ -374,6 +526,12 @@ class Categorical(Parameter):
         return self.choices[int(rng.choice(len(self.choices), p=self.prior))]
 
     @property
+    def tree_base(self) -> float:
+        """Base b of the tree distance d_b = log_b(hops) (``scale`` under 'tree', else 2)."""
+        own = self._own_scale("tree")
+        return float(own) if own is not None else 2.0
+
+    @property
     def smallest(self) -> Any:
         return self.choices[0]
 
@@ -403,7 +561,7 @@ class Boolean(Parameter):
 
     def validate(self, value: Any) -> bool:
         if not isinstance(value, (bool, np.bool_)):
-            raise SpaceError(f"{self.name}={value!r} must be True or False")
+            raise self._type_error(value, "True or False")
         return bool(value)
 
     def encode(self, value: Any) -> float:
@@ -431,6 +589,8 @@ class Boolean(Parameter):
 
 
 _KINDS: dict[str, type[Parameter]] = {k.kind: k for k in (Integer, Float, Categorical, Boolean)}
+#: Keys a parameter's dict must have (``to_dict`` always writes them).
+_REQUIRED = {"int": ("name", "low", "high"), "float": ("name", "low", "high"), "categorical": ("name", "choices"), "bool": ("name",)}
 
 
 @dataclass(frozen=True)
@@ -442,10 +602,16 @@ class SearchSpace:
     _index: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.parameters, (list, tuple)):
+            raise SpaceError(f"parameters must be a list or tuple of parameters, got {type(self.parameters).__name__}; "
+                             f"wrap them, e.g. SearchSpace((Integer('n', 1, 5),))")
         params = tuple(self.parameters)
         object.__setattr__(self, "parameters", params)
         if not params:
-            raise SpaceError("a search space needs at least one parameter")
+            raise SpaceError("a search space needs at least one parameter; add one, e.g. Integer('n', 1, 5)")
+        for i, p in enumerate(params):
+            if not isinstance(p, Parameter):
+                raise SpaceError(f"parameter #{i} must be an Integer, Float, Categorical or Boolean, got {p!r} ({_a_type(p)})")
         names = [p.name for p in params]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -484,11 +650,26 @@ class SearchSpace:
 
     # --- configurations and genomes ---------------------------------------------------
     def active(self, values: Mapping[str, Any]) -> list[bool]:
-        """Which parameters are active given (possibly a superset of) values."""
-        return [p.condition is None or p.condition.holds(values) for p in self.parameters]
+        """Which parameters are active given (possibly a superset of) values: those
+        without a condition, and those whose parent is active and holds one of the
+        condition's values (parents come first, so one pass settles chains)."""
+        flags: list[bool] = []
+        seen: dict[str, Any] = {}  # the active parameters' values so far
+        for p in self.parameters:
+            on = p.condition is None or p.condition.holds(seen)
+            flags.append(on)
+            if on and p.name in values:
+                seen[p.name] = values[p.name]
+        return flags
 
     def to_config(self, genome: Sequence[Any]) -> dict[str, Any]:
         """The configuration of a genome: its active genes by name."""
+        if isinstance(genome, Mapping):
+            raise SpaceError("to_config takes a genome (a list with one value per parameter, in space order); "
+                             "a configuration dict is checked with validate()")
+        if len(genome) != len(self):
+            raise SpaceError(f"a genome of space {self.name!r} has {len(self)} genes, one per parameter {self.names}; "
+                             f"got {len(genome)}; build one with to_genome(config)")
         full = dict(zip(self.names, genome))
         return {n: v for (n, v), a in zip(full.items(), self.active(full)) if a}
 
@@ -503,7 +684,7 @@ class SearchSpace:
         """
         if not isinstance(config, Mapping):
             raise SpaceError(f"a configuration must be a dict of parameter values, got {type(config).__name__}")
-        unknown = sorted(set(config) - set(self.names))
+        unknown = sorted(set(config) - set(self.names), key=str)
         if unknown:
             raise SpaceError(f"unknown parameters {unknown}; the space has {self.names}")
         out: dict[str, Any] = {}
@@ -559,23 +740,39 @@ class SearchSpace:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SearchSpace":
         """Build a space from plain data (a preset file or a stored study)."""
+        example = "[{'type': 'int', 'name': 'n', 'low': 1, 'high': 5}]"
         if not isinstance(data, Mapping) or "parameters" not in data:
-            raise SpaceError("a space definition needs a 'parameters' list, e.g. {'parameters': [{'type': 'int', 'name': 'n', 'low': 1, 'high': 5}]}")
-        params = []
-        for spec in data["parameters"]:
-            spec = dict(spec)
-            kind = spec.pop("type", None)
-            if kind not in _KINDS:
-                raise SpaceError(f"parameter {spec.get('name')!r}: type {kind!r} unknown; use one of {sorted(_KINDS)}")
-            try:
-                params.append(_KINDS[kind](**spec))
-            except TypeError as exc:
-                raise SpaceError(f"parameter {spec.get('name')!r}: {exc}; see nasbench.space.{_KINDS[kind].__name__}") from None
-        return cls(tuple(params), name=str(data.get("name", "space")))
+            raise SpaceError(f"a space definition needs a 'parameters' list, e.g. {{'parameters': {example}}}")
+        specs = data["parameters"]
+        if not _is_list(specs):
+            raise SpaceError(f"'parameters' must be a list of parameter dicts, got {specs!r} ({_a_type(specs)}); e.g. {example}")
+        return cls(tuple(_parameter_from_dict(i, spec) for i, spec in enumerate(specs)), name=str(data.get("name", "space")))
 
     @classmethod
     def from_json(cls, text: str) -> "SearchSpace":
-        return cls.from_dict(json.loads(text))
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpaceError(f"the space is not valid JSON ({exc}); write it with SearchSpace.to_dict and json.dumps") from None
+        return cls.from_dict(data)
+
+
+def _parameter_from_dict(i: int, spec: Any) -> Parameter:
+    """One parameter from its dict (``Parameter.to_dict``'s output)."""
+    if not isinstance(spec, Mapping):
+        raise SpaceError(f"parameter #{i} must be a dict with a 'type' and a 'name', got {spec!r} ({_a_type(spec)}); "
+                         f"e.g. {{'type': 'int', 'name': 'n', 'low': 1, 'high': 5}}")
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    label = f"parameter {spec['name']!r}" if "name" in spec else f"parameter #{i}"
+    if kind is None:
+        raise SpaceError(f"{label} has no 'type'; use one of {sorted(_KINDS)}")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise SpaceError(f"{label}: type {kind!r} unknown; use one of {sorted(_KINDS)} "
+                         f"(or upgrade nasbench if this space was written by a newer version)")
+    kind_cls = _KINDS[kind]
+    _check_keys(spec, [f.name for f in fields(kind_cls)] + ["type"], _REQUIRED[kind], f"{label} ({kind})")
+    return kind_cls(**spec)
 
 
 def text_hash(text: str) -> str:
@@ -596,7 +793,3 @@ def preset(name: str) -> SearchSpace:
         raise SpaceError(f"no preset {name!r}; use one of {names}")
     return SearchSpace.from_json(resources.files("nasbench.presets").joinpath(f"{name}.json").read_text())
 
-
-def merge_spaces(spaces: Iterable[SearchSpace], name: str = "space") -> SearchSpace:
-    """One space holding the parameters of several."""
-    return SearchSpace(tuple(p for s in spaces for p in s.parameters), name=name)

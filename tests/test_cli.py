@@ -31,7 +31,7 @@ def test_resume_finishes_pending_trials(tmp_path, capsys):
     d = tmp_path / "s"
     assert main(["run", "zdt2", "-d", str(d), "-n", "30", "--population", "10", "--n-var", "4", "-q"]) == 0
     with sqlite3.connect(d / "study.db") as conn:  # as if killed mid-generation
-        conn.execute("UPDATE meta SET value = json_set(value, '$.target_trials', 50) WHERE key = 'settings'")
+        conn.execute("UPDATE meta SET value = '50' WHERE key = 'target_trials'")
     assert main(["resume", str(d), "-q"]) == 0
     assert "50 done, 0 failed, 0 pending (target 50)" in capsys.readouterr().out
 

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import json
 import os
+import random
 import sys
+import threading
+import time
 
 import cloudpickle
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,8 +37,64 @@ def test_run_trial_outcomes():
         raise MemoryError("out of memory")
 
     failed = run_trial(boom, ["a"], TrialTask(3, {}, 7))
-    assert failed.status == "failed" and failed.error.startswith("MemoryError: out of memory (test_evaluators.py:")
-    assert failed.trial_id == 3 and failed.finished >= failed.started
+    assert failed.status == "failed" and failed.trial_id == 3 and failed.finished >= failed.started
+    # a bug keeps its whole traceback, innermost frame included
+    first, _, trace = failed.error.partition("\n\n")
+    assert first == "MemoryError: out of memory"
+    assert trace.startswith("Traceback (most recent call last):") and 'in boom\n    raise MemoryError' in trace
+
+
+def test_known_trial_failures_stay_one_line():
+    from nasbench.models import InvalidArchitecture
+    from nasbench.training import TrainingDiverged
+
+    for exc in (InvalidArchitecture("3 pooled conv layers shrink a 8x8 input to nothing"), TrainingDiverged("nan loss")):
+        def fail(config, seed, exc=exc):
+            raise exc
+
+        out = run_trial(fail, ["a"], TrialTask(0, {}, 7))
+        assert out.error == f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("result, status, stored, error", [
+    ({"a": np.float32(0.5), "n": np.int64(3), "v": np.arange(2)}, "done", {"n": 3, "v": [0, 1]}, None),
+    ({"a": 1.0, "curve": [1.0, float("nan")], "deep": {"x": [np.float64("inf")]}}, "done",
+     {"curve": [1.0, "nan"], "deep": {"x": ["inf"]}}, None),
+    ({"a": 1.0, "tags": {"x", "y"}}, "failed", {}, "metric 'tags' is a set, which a study cannot store"),
+    ({"a": "0.5"}, "failed", {}, "metric 'a' is '0.5' (str); return a number"),
+    ({"a": True}, "failed", {}, "metric 'a' is True (bool); return a number"),
+    ({"a": None}, "failed", {}, "metric 'a' is None (NoneType); return a number"),
+    (np.float32(2.0), "done", {}, None),
+    ("0.5", "failed", {}, "objective returned str; return a dict with keys ['a']"),
+])
+def test_results_are_stored_or_fail_with_their_reason(result, status, stored, error):
+    out = run_trial(lambda c, s: result, ["a"], TrialTask(0, {}, 7))
+    assert out.status == status and out.metrics == stored
+    if error is None:
+        assert out.error is None and json.dumps(out.metrics, allow_nan=False)
+    else:
+        assert out.error.startswith(f"BadResult: {error}") and "\n" not in out.error
+
+
+def odd_objective(config, seed):
+    """Extra metrics of every awkward type; a set once in a while."""
+    out = {"f": config["x"], "f32": np.float32(config["x"]), "i64": np.int64(seed % 7), "curve": [1.0, float("nan")]}
+    if config["x"] > 0.8:
+        out["bad"] = {1, 2}
+    return out
+
+
+def test_awkward_results_never_leave_a_study_stuck(tmp_path):
+    space = SearchSpace((Float("x", 0.0, 1.0),))
+    study = Study.create(tmp_path / "s", odd_objective, space=space, metrics=["f"], optimizer="random", seed=2)
+    study.optimize(20, show_progress=False)
+    df = study.trials_dataframe()
+    assert (df["status"] != "pending").all() and len(df) == 20
+    failed = df[df["params_x"] > 0.8]
+    assert len(failed) and (failed["status"] == "failed").all()
+    assert failed["error"].str.contains("metric 'bad' is a set").all()
+    done = df[df["status"] == "done"]
+    assert (done["metrics_i64"] == done["seed"] % 7).all() and (done["metrics_curve"].map(lambda c: c[1]) == "nan").all()
 
 
 def test_seed_reaches_the_objective():
@@ -92,9 +153,64 @@ def test_serial_and_dask_runs_agree(tmp_path, dask_evaluator):
 
 
 def test_random_search_batches_by_worker_count(tmp_path, dask_evaluator):
+    from nasbench.loop import StudyLoop
+
     study = Study.create(tmp_path / "r", ZDT1(n_var=4), optimizer="random", seed=1)
-    study.optimize(5, evaluator=dask_evaluator, show_progress=False)
-    assert study._store.counts()["done"] == 5
+    asked, ask = [], study.optimizer.ask
+    study.optimizer.ask = lambda n: asked.append(n) or ask(n)
+    study.optimize(20, evaluator=dask_evaluator, show_progress=False)
+    per_batch = StudyLoop.oversubscribe * dask_evaluator.parallelism  # a few trials per worker
+    assert asked == [per_batch, per_batch, 20 - 2 * per_batch] and study._store.counts()["done"] == 20
+
+
+def test_serial_runs_are_not_disturbed_by_other_threads_drawing_from_random(tmp_path):
+    """Dask's scheduler thread draws from Python's global random (random.sample, shuffle):
+    a run with such a thread beside it must give the same table as one without."""
+    tables = []
+    for name, busy in (("quiet", False), ("busy", True)):
+        stop = threading.Event()
+
+        def draw():
+            while not stop.is_set():
+                random.random()
+                random.shuffle([1, 2, 3])
+
+        thread = threading.Thread(target=draw, daemon=True)
+        if busy:
+            thread.start()
+        try:
+            study = Study.create(tmp_path / name, noisy_objective, space=SPACE, metrics=["f1", "f2"], seed=11,
+                                 optimizer_options={"config": {"population_size": 20}})
+            study.optimize(400, show_progress=False)  # before the fix: 36 trials were too few to show it
+        finally:
+            stop.set()
+        tables.append(study.trials_dataframe().drop(columns=TIMING))
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def sleepy_objective(config, seed):
+    time.sleep(1.5)
+    return {"f1": config["x"], "f2": 1 - config["x"]}
+
+
+def test_the_deadline_holds_on_dask(tmp_path, dask_evaluator):
+    study = Study.create(tmp_path / "s", sleepy_objective, space=SPACE, metrics=["f1", "f2"], optimizer="random",
+                         seed=0)
+    study.optimize(8, timeout=0.5, evaluator=dask_evaluator, show_progress=False)
+    counts = study._store.counts()
+    # 8 trials of 1.5 s on 2 workers take 6 s; the deadline ends the batch after the first round at most
+    assert counts["pending"] >= 6 and counts["done"] <= 2
+    study.resume(evaluator=dask_evaluator, show_progress=False)
+    assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0}
+
+
+def test_an_unreachable_scheduler_fails_fast_with_the_fix():
+    from nasbench.evaluators import ClusterUnreachable
+
+    ev = DaskEvaluator("tcp://127.0.0.1:9")
+    ev.connect_timeout = 1.0
+    with pytest.raises(ClusterUnreachable, match=r"no Dask scheduler answered at tcp://127.0.0.1:9 within 1 s"):
+        ev.parallelism
 
 
 @pytest.mark.slow

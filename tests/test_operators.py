@@ -136,7 +136,9 @@ def test_two_point_crossover_moves_whole_genes():
         for i in range(6):
             assert {a[i], b[i]} == {i, 10 + i}
         swapped = [i for i in range(6) if a[i] == 10 + i]
-        assert swapped == list(range(swapped[0], swapped[-1] + 1)) if swapped else True  # one contiguous segment
+        # DEAP swaps one non-empty segment [p1, p2) with 1 <= p1 < p2 <= 6: never gene 0
+        assert swapped and swapped[0] >= 1
+        assert swapped == list(range(swapped[0], swapped[-1] + 1))
 
 
 def test_flip_and_resampling_keep_types():
@@ -186,16 +188,21 @@ def test_operators_are_deterministic_given_the_generator():
 
 
 def test_deap_random_leaves_global_random_undisturbed():
+    def two_point(seed):
+        a, b = list(range(8)), list(range(10, 18))
+        with deap_random(np.random.default_rng(seed)):
+            from deap import tools
+            tools.cxTwoPoint(a, b)
+        return a
+
     random.seed(99)
     expected = [random.random() for _ in range(3)]
     random.seed(99)
     first = random.random()
-    with deap_random(np.random.default_rng(0)):
-        inside = random.random()
+    inside = two_point(0)
     rest = [random.random() for _ in range(2)]
     assert [first, *rest] == expected
-    with deap_random(np.random.default_rng(0)):
-        assert random.random() == inside
+    assert two_point(0) == inside and inside != list(range(8))
 
 
 def test_toolbox_registers_nasbench_operators():
@@ -208,3 +215,70 @@ def test_toolbox_registers_nasbench_operators():
     (m,) = tb.mutate(c1)
     assert m is c1 and type(m).__name__ == "Individual1"
     space.validate(space.to_config(m))
+
+
+def test_the_resampling_pair_operators_say_what_they_do():
+    assert not hasattr(ops, "cx_uniform_resample") and not hasattr(ops, "cx_prior_resample")
+    assert "resample_uniform_pair" in ops.__all__ and "resample_prior_pair" in ops.__all__
+    space = SearchSpace((Integer("n", 1, 100, crossover="uniform"), Boolean("b", prior=1.0, crossover="prior")))
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(2000):
+        a, b = [50, False], [50, False]
+        ops.crossover_by_parameter(a, b, space, rng)
+        seen.update((a[0], b[0]))
+        assert a[1] is True and b[1] is True  # drawn from the prior, whatever the parents were
+    assert seen == set(range(1, 101))  # drawn from the domain, not from the parents
+
+
+def test_resample_pair_draws_the_same_stream_as_before_the_rename():
+    space = preset("evo_cnn")
+    idx = [space.index("n_conv_layers"), space.index("n_fc_layers")]
+    rng, ref = np.random.default_rng(3), np.random.default_rng(3)
+    a, b = space.to_genome(space.default()), space.to_genome(space.default())
+    ops.resample_uniform_pair(a, b, space, rng, indices=idx)
+    expected = []
+    for i in idx:  # gene by gene, first child then second
+        expected += [space.parameters[i].sample_uniform(ref), space.parameters[i].sample_uniform(ref)]
+    assert [a[idx[0]], b[idx[0]], a[idx[1]], b[idx[1]]] == expected
+
+
+def test_tree_mutation_reads_the_parameter_tree_base():
+    tree = preset("mlp")["activation"].tree
+    choices = preset("mlp")["activation"].choices
+    wide = SearchSpace((Categorical("act", choices, tree=tree, mutation="tree", scale=4.0),))
+    plain = SearchSpace((Categorical("act", choices, tree=tree),))
+    assert wide["act"].tree_base == 4.0 and plain["act"].tree_base == 2.0
+    r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+    for _ in range(300):
+        x, y = ["relu"], ["relu"]
+        ops.mut_tree_categorical(x, wide, r1)
+        ops.mut_tree_categorical(y, plain, r2, base=4.0)
+        assert x == y
+
+
+def test_gaussian_and_perturb_read_their_own_scale():
+    space = SearchSpace((Float("x", 0.0, 100.0, mutation="perturb", scale=1.0),
+                         Float("y", 0.0, 100.0, mutation="gaussian", scale=0.5)))
+    rng = np.random.default_rng(0)
+    dx, dy = [], []
+    for _ in range(3000):
+        ind = [50.0, 50.0]
+        ops.mut_perturb(ind, space, rng, indices=[0])
+        ops.mut_gaussian(ind, space, rng, indices=[1])
+        dx.append(ind[0] - 50.0)
+        dy.append(ind[1] - 50.0)
+    assert max(np.abs(dx)) <= 1.0 and max(np.abs(dx)) > 0.99  # Unif(-1, 1)
+    assert abs(np.std(dy) - 0.5) < 0.02  # N(0, 0.5)
+
+
+def test_log_integer_variation_reaches_both_end_values():
+    space = SearchSpace((Integer("n", 16, 128, log=True, mutation="polynomial"),))
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(3000):
+        a, b = [16], [128]
+        ops.cx_sbx(a, b, space, rng)
+        ops.mut_polynomial(a, space, rng)
+        seen.update((a[0], b[0]))
+    assert min(seen) == 16 and max(seen) == 128

@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from nasbench import selection
 from nasbench.hypervolume import hypervolume
 from nasbench.objectives import ZDT1
-from nasbench.optimizers import NSGA2, EvolutionConfig, GAConfig, GeneticAlgorithm, Observation, RandomSearch, make_optimizer
+from nasbench.optimizers import (NSGA2, OPTIMIZERS, EvolutionConfig, GAConfig, GeneticAlgorithm, Observation, Optimizer,
+                                 RandomSearch, make_optimizer)
 from nasbench.space import preset
 
 
@@ -15,7 +17,7 @@ def drive(opt, evaluate, n_trials):
     """A bare ask/tell loop; returns all (genome, values)."""
     seen, next_id = [], 0
     while next_id < n_trials:
-        batch = opt.ask(min(opt.batch_size or 1, n_trials - next_id))
+        batch = opt.ask(min(opt.generation_size or 1, n_trials - next_id))
         obs = []
         for s in batch:
             values = evaluate(s.genome)
@@ -59,18 +61,38 @@ def test_extremes_initialisation_is_seed_000s():
     assert all(space.validate(c) == c for c in configs)
 
 
-@pytest.mark.parametrize("selection", ["crowded_tournament", "size_tournament", "hypervolume", "alternating",
-                                       "tournament", "tournament_pressure", "fitness_proportional", "random"])
-def test_every_parent_selection_drives_nsga2(selection):
+SELECTION_CONFIG = {"population_size": 12, "size_objective": 1, "reference_point": (1.1, 11.0), "tournament_size": 3}
+
+
+def test_every_parent_selection_is_registered_and_called(monkeypatch):
+    """NSGA2 picks parents through selection.PARENT_SELECTIONS[name] and nothing else."""
     p = ZDT1(n_var=10)
-    opt = NSGA2(p.space, 2, {"population_size": 12, "parent_selection": selection, "size_objective": 1,
-                             "reference_point": (1.1, 11.0), "tournament_size": 3}, seed=1)
-    seen = drive(opt, zdt1_values, 120)
-    assert len(seen) == 120 and opt.generation == 10
-    for genome, _ in seen:
-        p.space.validate(p.space.to_config(genome))
-    parents = {s.parents for s in opt.ask(12)}
-    assert all(len(pr) == 2 for pr in parents)
+    assert tuple(selection.PARENT_SELECTIONS) == ("crowded_tournament", "size_tournament", "hypervolume",
+                                                  "alternating", "tournament", "tournament_pressure",
+                                                  "fitness_proportional", "random")
+    for name in selection.PARENT_SELECTIONS:
+        opt = NSGA2(p.space, 2, {**SELECTION_CONFIG, "parent_selection": name}, seed=1)
+        drive(opt, zdt1_values, 12)  # generation 0 is the initial population: no parents chosen
+        def refuse(individuals, k, rng, config, generation, name=name):
+            assert (len(individuals), k, config is opt.config, generation) == (12, 12, True, 1)
+            raise RuntimeError(f"{name} called")
+        monkeypatch.setitem(selection.PARENT_SELECTIONS, name, refuse)
+        with pytest.raises(RuntimeError, match=f"^{name} called$"):
+            opt.ask(12)
+
+
+def test_every_parent_selection_drives_nsga2_its_own_way():
+    p = ZDT1(n_var=10)
+    runs = {}
+    for name in selection.PARENT_SELECTIONS:
+        opt = NSGA2(p.space, 2, {**SELECTION_CONFIG, "parent_selection": name}, seed=1)
+        seen = drive(opt, zdt1_values, 120)
+        assert len(seen) == 120 and opt.generation == 10
+        for genome, _ in seen:
+            p.space.validate(p.space.to_config(genome))
+        assert all(len(s.parents) == 2 for s in opt.ask(12))
+        runs[name] = [g for g, _ in seen[12:]]  # the offspring (generation 0 is the same random draw)
+    assert len({json.dumps(r) for r in runs.values()}) == len(runs)  # same seed, eight different searches
 
 
 def test_avoid_duplicates_on_a_small_discrete_space():
@@ -95,7 +117,7 @@ def test_ga_defaults_are_seed_003():
     assert (cfg.population_size, cfg.tournament_size, cfg.crossover) == (5, 3, "two_point")
     with pytest.raises(ValueError, match="single-objective"):
         GeneticAlgorithm(preset("mlp"), 2)
-    with pytest.raises(ValueError, match="elitism must be in"):
+    with pytest.raises(ValueError, match=r"^elitism must be an integer in \[0, population_size\), got 5$"):
         GAConfig(elitism=5)
 
 
@@ -129,3 +151,151 @@ def test_registry_errors():
     with pytest.raises(ValueError, match="only 0 suggestions are outstanding"):
         opt = NSGA2(preset("mlp"), 2, {"population_size": 2})
         opt.tell([Observation(0, [1, 16, "relu", 0.0], (1.0, 1.0))])
+
+
+# --- resume at the optimiser level: N straight equal K, JSON, a fresh optimiser, N - K -------------
+
+def run_resumed(make, evaluate, n_trials: int, batch: int, resume_after: int | None):
+    """Suggestions of an ask/tell loop in batches of ``batch``; after ``resume_after``
+    trials the state goes through JSON text into a fresh optimiser (other seed)."""
+    opt, out, next_id = make(0), [], 0
+    while next_id < n_trials:
+        if next_id == resume_after:
+            text = json.dumps(opt.state_dict())
+            opt = make(12345)
+            opt.load_state_dict(json.loads(text))
+        obs = []
+        for s in opt.ask(min(batch, n_trials - next_id)):
+            out.append((s.genome, s.generation, s.parents))
+            obs.append(Observation(next_id, s.genome, evaluate(s.genome), s.generation, s.parents))
+            next_id += 1
+        opt.tell(obs)
+    return out, json.loads(json.dumps(opt.state_dict()))
+
+
+def mlp_loss(g):
+    return (abs(g[1] - 100) + g[0] + g[3],)
+
+
+def mlp_two(g):
+    return (abs(g[1] - 100) + g[0] + g[3], float(g[0] * g[1]))
+
+
+RESUMABLE = {
+    "ga": (lambda seed: GeneticAlgorithm(preset("mlp"), 1, seed=seed), mlp_loss, 5 * 12, 3),
+    "nsga2_alternating": (lambda seed: NSGA2(preset("mlp"), 2, {"population_size": 8, "parent_selection": "alternating",
+                                                                 "size_objective": 1, "reference_point": (300.0, 700.0),
+                                                                 "alternate_every": 2}, seed=seed), mlp_two, 8 * 9, 5),
+    "random": (lambda seed: RandomSearch(preset("jahs_cnn"), 1, prior=True, seed=seed), lambda g: (0.0,), 40, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESUMABLE))
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.8])
+def test_resume_through_json_equals_a_straight_run(name, where):
+    make, evaluate, n, batch = RESUMABLE[name]
+    straight, state = run_resumed(make, evaluate, n, batch, None)
+    resume_after = batch * int(where * n / batch)  # some fall mid-generation, some on its boundary
+    resumed, resumed_state = run_resumed(make, evaluate, n, batch, resume_after)
+    assert len(straight) == n
+    assert resumed == straight
+    assert resumed_state == state
+    assert run_resumed(lambda seed: make(seed + 1), evaluate, n, batch, None)[0] != straight  # the seed matters
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+def test_generation_size_is_the_trials_wanted_together():
+    p = ZDT1(n_var=4)
+    assert NSGA2(p.space, 2, {"population_size": 10}).generation_size == 10
+    assert NSGA2(p.space, 2, {"population_size": 10, "offspring_size": 4}).generation_size == 4
+    assert GeneticAlgorithm(preset("mlp"), 1, {"population_size": 7}).generation_size == 7
+    assert RandomSearch(p.space, 2).generation_size is None
+    for opt in (NSGA2(p.space, 2, {"population_size": 6}), RandomSearch(p.space, 2)):
+        assert opt.batch_size == opt.generation_size  # the old name, read-only, until study.py moves
+        with pytest.raises(AttributeError):
+            opt.batch_size = 3
+    assert not hasattr(Optimizer, "options")  # unused: removed
+
+
+# --- settings that are wrong get a one-line error naming the fix ------------------------------------
+
+@pytest.mark.parametrize("settings, message", [
+    ({"eta_crossover": -5}, r"^eta_crossover must be a number >= 0, got -5$"),
+    ({"eta_mutation": -0.5}, r"^eta_mutation must be a number >= 0, got -0.5$"),
+    ({"eta_mutation": float("nan")}, r"^eta_mutation must be a number >= 0, got nan$"),
+    ({"selection_pressure": 2}, r"^selection_pressure must be a number in \(0, 1\], got 2$"),
+    ({"selection_pressure": 0}, r"^selection_pressure must be a number in \(0, 1\], got 0$"),
+    ({"tournament_size": 0}, r"^tournament_size must be an integer >= 1, got 0$"),
+    ({"tournament_size": "3"}, r"^tournament_size must be an integer >= 1, got '3' \(str\); pass an int$"),
+    ({"tournament_size": 2.5}, r"^tournament_size must be an integer >= 1, got 2.5 \(float\); pass an int$"),
+    ({"alternate_every": 0}, r"^alternate_every must be an integer >= 1, got 0$"),
+    ({"alternate_every": 1.5}, r"^alternate_every must be an integer >= 1, got 1.5 \(float\); pass an int$"),
+    ({"population_size": "10"}, r"^population_size must be an integer >= 2, got '10' \(str\); pass an int$"),
+    ({"population_size": True}, r"^population_size must be an integer >= 2, got True \(bool\); pass an int$"),
+    ({"offspring_size": 0}, r"^offspring_size must be an integer >= 1 or None \(= population_size\), got 0$"),
+    ({"crossover_prob": "0.5"}, r"^crossover_prob must be a number in \[0, 1\], got '0.5' \(str\); pass a float$"),
+    ({"mutation_prob": 1.5},
+     r"^mutation_prob must be a number in \[0, 1\] or None \(= 1/number of parameters\), got 1.5$"),
+    ({"size_weighting": "log"}, r"^size_weighting must be one of \('rank', 'inverse'\), got 'log'$"),
+    ({"performance_objective": None}, r"^performance_objective must be an integer >= 0, got None \(NoneType\)"),
+    ({"size_objective": -1}, r"^size_objective must be an integer >= 0 or None, got -1$"),
+    ({"avoid_duplicates": "no"}, r"^avoid_duplicates must be True or False, got 'no' \(str\)$"),
+    ({"hypervolume_contribution": 1}, r"^hypervolume_contribution must be True or False, got 1 \(int\)$"),
+    ({"reference_point": ("a", 1)}, r"^reference_point must be a sequence of numbers, got \('a', 1\)$"),
+    ({"parent_selection": "roulette"},
+     r"^parent_selection must be one of \('crowded_tournament', .*'random'\), got 'roulette'$"),
+    ({"parent_selection": "hypervolume"}, r"needs a reference_point; give the study one$"),
+])
+def test_bad_evolution_settings(settings, message):
+    with pytest.raises(ValueError, match=message):
+        EvolutionConfig(**settings)
+    with pytest.raises(ValueError, match=message):
+        make_optimizer("nsga2", preset("mlp"), 2, config=settings)
+
+
+def test_bad_ga_settings():
+    with pytest.raises(ValueError, match=r"^elitism must be an integer in \[0, population_size\), got 1.0 \(float\)"):
+        GAConfig(elitism=1.0)
+    with pytest.raises(ValueError, match=r"^tournament_size must be an integer >= 1, got 0$"):
+        GAConfig(tournament_size=0)
+
+
+def test_options_at_the_wrong_level_say_where_they_belong():
+    space = preset("mlp")
+    with pytest.raises(ValueError, match=r"^population_size is an EvolutionConfig setting: put it under "
+                                         r"config=\{'population_size': 10\}$"):
+        make_optimizer("nsga2", space, 2, population_size=10)
+    with pytest.raises(ValueError, match=r"^elitism is a GAConfig setting: put it under config=\{'elitism': 2\}$"):
+        make_optimizer("ga", space, 1, elitism=2)
+    with pytest.raises(ValueError,
+                       match=r"^optimizer 'random' has no option 'population_size'; its options: \['prior'\]$"):
+        make_optimizer("random", space, 1, population_size=10)
+    with pytest.raises(ValueError, match=r"^optimizer 'nsga2' has no option 'popsize'; its options: \['config'\]$"):
+        make_optimizer("nsga2", space, 2, popsize=10)
+
+
+def test_config_of_the_wrong_type():
+    space = preset("mlp")
+    with pytest.raises(ValueError, match=r"^config must be a dict or EvolutionConfig, got 10 \(int\)$"):
+        make_optimizer("nsga2", space, 2, config=10)
+    with pytest.raises(ValueError,
+                       match=r"^config must be a dict or GAConfig, got EvolutionConfig\(.*\) \(EvolutionConfig\)$"):
+        GeneticAlgorithm(space, 1, EvolutionConfig())
+
+
+def test_make_optimizer_lets_code_bugs_through(monkeypatch):
+    class Broken(RandomSearch):
+        def __init__(self, space, n_objectives=1, *, prior=False, seed=0):
+            raise TypeError("a bug inside the constructor")
+    monkeypatch.setitem(OPTIMIZERS, "random", Broken)
+    with pytest.raises(TypeError, match="^a bug inside the constructor$"):
+        make_optimizer("random", preset("mlp"), 1, prior=True)
+
+
+def test_unknown_config_key_mentions_an_upgrade():
+    with pytest.raises(ValueError, match=r"^unknown EvolutionConfig settings \['popsize'\]; known: .* \(or upgrade "
+                                         r"nasbench if the study was written by a newer version\)$"):
+        EvolutionConfig.from_dict({"popsize": 10})
+    with pytest.raises(ValueError, match=r"^config must be a dict, got \[1\] \(list\)"):
+        GAConfig.from_dict([1])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -185,3 +186,55 @@ def test_crowded_tournament_dominance_then_crowding():
     # everyone enters about equally many tournaments
     groups = sel._permutation_groups(10, 50, 2, np.random.default_rng(0))
     assert np.bincount(groups.ravel(), minlength=10).tolist() == [10] * 10
+
+
+CONFIG = SimpleNamespace(tournament_size=2, selection_pressure=0.6, size_objective=1, performance_objective=0,
+                         size_weighting="inverse", reference_point=(1.1, 1.1), hypervolume_contribution=True,
+                         alternate_every=2)
+
+
+def test_parent_selection_registry_maps_the_config_onto_each_selection():
+    """PARENT_SELECTIONS[name](individuals, k, rng, config, generation) is the named
+    selection with the config's settings: the same draws from the same generator."""
+    c = CONFIG
+    hv = dict(reference_point=c.reference_point, contribution=True)
+    size = dict(tournsize=2, size_objective=1, performance_objective=0, weighting="inverse")
+    expected = {
+        "crowded_tournament": lambda pop, rng, gen: sel.sel_crowded_tournament(pop, 30, rng, tournsize=2),
+        "size_tournament": lambda pop, rng, gen: sel.sel_size_tournament(pop, 30, rng, **size),
+        "hypervolume": lambda pop, rng, gen: sel.sel_hypervolume_proportional(pop, 30, rng, **hv),
+        "alternating": lambda pop, rng, gen: (sel.sel_size_tournament(pop, 30, rng, **size) if gen % 2 == 0
+                                              else sel.sel_hypervolume_proportional(pop, 30, rng, **hv)),
+        "tournament": lambda pop, rng, gen: sel.sel_tournament(pop, 30, rng, tournsize=2),
+        "tournament_pressure": lambda pop, rng, gen: sel.sel_tournament_pressure(pop, 30, rng, tournsize=2, p=0.6),
+        "fitness_proportional": lambda pop, rng, gen: sel.sel_fitness_proportional(pop, 30, rng, objective=0),
+        "random": lambda pop, rng, gen: [pop[i] for i in rng.integers(len(pop), size=30)],
+    }
+    assert list(sel.PARENT_SELECTIONS) == list(expected)
+    F = np.random.default_rng(12).random((20, 2))
+    for name, select in sel.PARENT_SELECTIONS.items():
+        for generation in (3, 4):
+            got = ids(select(population(F), 30, np.random.default_rng(generation), c, generation))
+            assert got == ids(expected[name](population(F), np.random.default_rng(generation), generation)), name
+    outcomes = {name: tuple(ids(s(population(F), 30, np.random.default_rng(0), c, 3)))
+                for name, s in sel.PARENT_SELECTIONS.items() if name != "alternating"}
+    assert len(set(outcomes.values())) == len(outcomes) == 7  # seven different draws (alternating: see above)
+
+
+def test_parent_selections_name_the_settings_they_need():
+    needs = {name: s.needs for name, s in sel.PARENT_SELECTIONS.items() if s.needs}
+    assert needs == {"size_tournament": ("size_objective",), "hypervolume": ("reference_point",),
+                     "alternating": ("size_objective", "reference_point")}
+
+
+def test_alternating_needs_a_positive_period():
+    with pytest.raises(ValueError, match=r"^every must be an integer >= 1, got 0$"):
+        sel.sel_alternating(population([[0.0, 1.0], [1.0, 0.0]]), 2, np.random.default_rng(0), generation=3,
+                            reference_point=[2.0, 2.0], every=0)
+
+
+def test_selection_code_never_touches_the_global_random_streams():
+    import inspect
+    import re
+    source = inspect.getsource(sel)
+    assert not re.search(r"^\s*import random|np\.random\.(?!Generator|default_rng)\w+\(", source, re.M)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -88,47 +89,150 @@ def test_conditions_drop_inactive_parameters():
         space.validate({**cfg, "n_fc": 2})
 
 
-def test_validate_names_the_parameter_and_range():
-    space = small_space()
-    with pytest.raises(SpaceError, match=r"lr=1\.0 is out of range; allowed: \[0\.0001, 0\.1\] \(log scale\)"):
-        space.validate({**space.default(), "lr": 1.0})
-    with pytest.raises(SpaceError, match=r"neurons_1=1000 is out of range; allowed: integers in \[16, 512\]"):
-        space.validate({**space.default(), "neurons_1": 1000})
-    with pytest.raises(SpaceError, match=r"neurons_1=3\.5 must be an integer"):
-        space.validate({**space.default(), "neurons_1": 3.5})
-    with pytest.raises(SpaceError, match=r"act='swish' is out of range; allowed: one of \['relu', 'tanh', 'gelu'\]"):
-        space.validate({**space.default(), "act": "swish"})
-    with pytest.raises(SpaceError, match="bn=1 must be True or False"):
-        space.validate({**space.default(), "bn": 1})
-    with pytest.raises(SpaceError, match=r"unknown parameters \['colour'\]"):
-        space.validate({**space.default(), "colour": 1})
+def _space(*params) -> SearchSpace:
+    return SearchSpace(tuple(params))
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: Integer("n", 5, 1), "low must be < high"),
-    (lambda: Integer("n", 1.5, 3), "must be integers"),
+def _int_spec(**extra) -> dict:
+    return {"parameters": [{"type": "int", "name": "n", "low": 1, "high": 5, **extra}]}
+
+
+NAN, INF = float("nan"), float("inf")
+TREE = {"root": ("a", "n"), "n": ("b", "c")}
+
+BAD_INPUTS = [
+    # numeric ranges
+    (lambda: Integer("n", 5, 1), "n: low must be < high, got low=5, high=1"),
+    (lambda: Integer("n", 3, 3), "low must be < high"),
+    (lambda: Float("x", 1.0, 1.0), "low must be < high"),
+    (lambda: Integer("n", 1.5, 3), "n: low and high must be integers, got 1.5, 3"),
+    (lambda: Integer("n", NAN, 3), "low and high must be integers, got nan, 3"),
+    (lambda: Integer("n", 1, INF), "low and high must be integers"),
+    (lambda: Integer("n", "1", 3), "low and high must be integers"),
+    (lambda: Integer("n", 0, 8, log=True), "log-scaled integer needs low > 0"),
+    (lambda: Integer("n", 1, 8, log="yes"), "n: log must be True or False, got 'yes'"),
     (lambda: Float("x", 0.0, 1.0, log=True), "log-scaled float needs low > 0"),
-    (lambda: Float("x", 0.0, float("inf")), "finite"),
-    (lambda: Float("x", 0.0, 1.0, default=2.0), r"x=2\.0 is out of range"),
+    (lambda: Float("x", 0.0, INF), "finite"),
+    (lambda: Float("x", NAN, 1.0), "low and high must be finite numbers"),
+    (lambda: Float("x", 0.0, 1.0, default=2.0), r"x=2.0 is out of range"),
+    (lambda: Float("x", 0.0, 1.0, default=NAN), "x=nan (a float) must be a number in [0.0, 1.0]"),
+    (lambda: Float("x", 0.0, 1.0, prior="triangular"), "x: prior must be 'uniform' or 'default', got 'triangular'"),
+    (lambda: Integer("n", 1, 5, default=True), "n=True (a bool) must be an integer in [1, 5]"),
+    # categoricals, priors, trees
+    (lambda: Categorical("c", "abc"), "c: choices must be a list of values, got 'abc' (a str)"),
+    (lambda: Categorical("c", 5), "c: choices must be a list of values, got 5 (an int)"),
+    (lambda: Categorical("c", ("a", ["b"])), "c: choice ['b'] (a list) is not a str, int, float, bool or None"),
+    (lambda: Categorical("c", ("a", NAN)), "c: choice nan (a float) is not"),
     (lambda: Categorical("c", ("a",)), "at least 2 choices"),
     (lambda: Categorical("c", ("a", "a")), "distinct"),
     (lambda: Categorical("c", ("a", "b"), prior=(0.3, 0.3)), "summing to 1"),
+    (lambda: Categorical("c", ("a", "b"), prior="ab"), "c: prior must be 2 non-negative probabilities summing to 1, one per choice, got 'ab'"),
+    (lambda: Categorical("c", ("a", "b"), prior=(0.5, NAN)), "summing to 1"),
+    (lambda: Categorical("c", ("a", "b"), prior=(1.5, -0.5)), "non-negative"),
     (lambda: Categorical("c", ("a", "b"), tree=ChoiceTree({"root": ("a", "z")})), "leaves"),
+    (lambda: ChoiceTree({"root": "ab"}), "choice tree: the children of 'root' must be a list of node names, got 'ab'"),
+    (lambda: ChoiceTree({"top": ("a", "b")}), "choice tree has no root node 'root'"),
+    (lambda: ChoiceTree({"root": ("a", "n"), "n": ("root",)}), "choice tree: 'root' is the root and cannot be a child"),
+    (lambda: ChoiceTree({"root": ("a", "n"), "n": ("a", "b")}), "choice tree: 'a' has two parents ('root' and 'n')"),
+    (lambda: ChoiceTree({"root": ("a", "b"), "x": ("c",)}), "choice tree: node 'x' is not reachable from 'root'"),
+    (lambda: ChoiceTree({"root": ("a", "b"), "x": ("y",), "y": ("x",)}), "choice tree: node 'x' is not reachable from 'root'"),
+    (lambda: ChoiceTree("root"), "choice tree: children must be a dict from node to its children"),
+    (lambda: Categorical("c", ("a", "b"), tree={"root": "root", "kids": {"root": ["a", "b"]}}),
+     "c: tree has unknown key 'kids'; its keys are ['children', 'root']"),
+    (lambda: Categorical("c", ("a", "b"), mutation="tree"), "c: mutation 'tree' needs a tree over the choices"),
+    (lambda: Integer("n", 1, 3, mutation="tree"), "n: mutation 'tree' needs a categorical"),
+    (lambda: Integer("n", 1, 3, mutation="flip"), "n: mutation 'flip' needs a bool"),
     (lambda: Boolean("b", prior=1.5), "probability of True"),
+    (lambda: Boolean("b", prior=True), "probability of True"),
     (lambda: Integer("n", 1, 3, mutation="bogus"), "mutation 'bogus' unknown"),
+    (lambda: Integer("n", 1, 3, crossover="blend"), "crossover 'blend' unknown"),
+    # the mutation's scale
+    (lambda: Integer("n", 1, 5, scale=-1), "n: scale (perturb_width of mutation 'perturb') must be a positive number, got -1"),
+    (lambda: Integer("n", 1, 5, scale=0), "must be a positive number, got 0"),
+    (lambda: Float("x", 0.0, 1.0, scale="0.1"), "x: scale (gaussian_sigma of mutation 'gaussian') must be a positive number, got '0.1' (a str)"),
+    (lambda: Float("x", 0.0, 1.0, scale=NAN), "must be a positive number, got nan"),
+    (lambda: Float("x", 0.0, 1.0, scale=True), "must be a positive number, got True (a bool)"),
+    (lambda: Integer("n", 1, 5, scale=2.5), "n: scale (perturb_width of mutation 'perturb') must be a whole number of steps, got 2.5"),
+    (lambda: Categorical("c", ("a", "b"), tree=ChoiceTree({"root": ("a", "b")}), scale=1.0),
+     "c: scale (tree_base of mutation 'tree') must be > 1 (a larger base explores more), got 1.0"),
+    (lambda: Float("x", 0.0, 1.0, mutation="uniform", scale=0.1), "x: scale has no meaning for mutation 'uniform'; drop it"),
+    # names
     (lambda: Integer("not a name", 1, 3), "Python identifier"),
-    (lambda: SearchSpace((Integer("a", 1, 3), Integer("a", 1, 3))), r"unique; rename \['a'\]"),
-    (lambda: SearchSpace((Integer("b", 1, 3, condition=Condition("a", (1,))),)), "unknown parameter 'a'"),
-    (lambda: SearchSpace((Integer("a", 1, 3), Integer("b", 1, 3, condition=Condition("a", (7,))))), r"a=7 is out of range"),
-    (lambda: SearchSpace(()), "at least one parameter"),
-    (lambda: SearchSpace.from_dict({"parameters": [{"type": "complex", "name": "z"}]}), "type 'complex' unknown"),
-    (lambda: SearchSpace.from_dict({"parameters": [{"type": "int", "name": "z", "lo": 1}]}), "unexpected keyword"),
+    (lambda: Integer(5, 1, 3), "parameter name 5 must be a Python identifier"),
+    # conditions
+    (lambda: Condition("a", ()), "condition on 'a' has no values"),
+    (lambda: Condition("a", "xy"), "condition on 'a': values must be a list of the parent's values, got 'xy' (a str)"),
+    (lambda: Condition(5, (1,)), "a condition's parent must be a parameter name, got 5 (an int)"),
+    (lambda: Integer("b", 1, 3, condition={"parent": "a", "value": [1]}),
+     "b: condition has unknown key 'value'; its keys are ['parent', 'values']"),
+    (lambda: Integer("b", 1, 3, condition={"parent": "a"}), "b: condition is missing key 'values'; its keys are ['parent', 'values']"),
+    (lambda: Integer("b", 1, 3, condition="a == 1"), "b: condition must be a Condition or a dict with 'parent' and 'values', got 'a == 1'"),
+    (lambda: _space(Integer("b", 1, 3, condition=Condition("a", (1,)))), "unknown parameter 'a'"),
+    (lambda: _space(Integer("b", 1, 3, condition=Condition("a", (1,))), Integer("a", 1, 3)),
+     "b: its condition's parent 'a' must come before it in the space"),
+    (lambda: _space(Integer("a", 1, 3, condition=Condition("a", (1,)))), "must come before it"),
+    (lambda: _space(Integer("a", 1, 3), Integer("b", 1, 3, condition=Condition("a", (7,)))), "a=7 is out of range"),
+    # spaces
+    (lambda: _space(Integer("a", 1, 3), Integer("a", 1, 3)), "unique; rename ['a']"),
+    (lambda: _space(), "a search space needs at least one parameter"),
+    (lambda: SearchSpace(Integer("a", 1, 3)), "parameters must be a list or tuple of parameters, got Integer"),
+    (lambda: _space("x"), "parameter #0 must be an Integer, Float, Categorical or Boolean, got 'x' (a str)"),
+    (lambda: preset("resnet"), "no preset 'resnet'; use one of"),
+    # from_dict / from_json
     (lambda: SearchSpace.from_dict({"params": []}), "needs a 'parameters' list"),
-    (lambda: preset("resnet"), r"no preset 'resnet'; use one of"),
-])
-def test_invalid_spaces_raise_a_message_naming_the_fix(make, message):
-    with pytest.raises(SpaceError, match=message):
+    (lambda: SearchSpace.from_dict(["x"]), "needs a 'parameters' list"),
+    (lambda: SearchSpace.from_dict({"parameters": ["x"]}), "parameter #0 must be a dict with a 'type' and a 'name', got 'x' (a str)"),
+    (lambda: SearchSpace.from_dict({"parameters": 5}), "'parameters' must be a list of parameter dicts, got 5 (an int)"),
+    (lambda: SearchSpace.from_dict({"parameters": "n"}), "'parameters' must be a list of parameter dicts, got 'n'"),
+    (lambda: SearchSpace.from_dict({"parameters": []}), "a search space needs at least one parameter"),
+    (lambda: SearchSpace.from_dict(_int_spec(hihg=5)),
+     "parameter 'n' (int): unknown key 'hihg'; known keys: ['condition', 'crossover', 'default', 'high', 'log', 'low', "
+     "'mutation', 'name', 'prior', 'scale', 'type']"),
+    (lambda: SearchSpace.from_dict({"parameters": [{"type": "categorical", "name": "c", "choices": ["a", "b"], "choice": 1}]}),
+     "parameter 'c' (categorical): unknown key 'choice'; known keys: ['choices', 'condition', 'crossover', 'default', "
+     "'mutation', 'name', 'prior', 'scale', 'tree', 'type']"),
+    (lambda: SearchSpace.from_dict({"parameters": [{"type": "int", "low": 1, "high": 5}]}), "parameter #0 (int) is missing key 'name'"),
+    (lambda: SearchSpace.from_dict({"parameters": [{"type": "int", "name": "n", "low": 1}]}), "parameter 'n' (int) is missing key 'high'"),
+    (lambda: SearchSpace.from_dict({"parameters": [{"name": "n", "low": 1, "high": 5}]}),
+     "parameter 'n' has no 'type'; use one of ['bool', 'categorical', 'float', 'int']"),
+    (lambda: SearchSpace.from_dict({"parameters": [{"type": "complex", "name": "z"}]}),
+     "parameter 'z': type 'complex' unknown; use one of ['bool', 'categorical', 'float', 'int'] "
+     "(or upgrade nasbench if this space was written by a newer version)"),
+    (lambda: SearchSpace.from_dict({"parameters": [{"type": ["int"], "name": "z"}]}), "type ['int'] unknown"),
+    (lambda: SearchSpace.from_dict(_int_spec(condition={"parent": "n", "vals": [1]})),
+     "n: condition has unknown key 'vals'; its keys are ['parent', 'values']"),
+    (lambda: SearchSpace.from_json("{parameters: []}"), "the space is not valid JSON"),
+    # genomes and configurations
+    (lambda: small_space().to_config([1, 64]), "a genome of space 'small' has 6 genes"),
+    (lambda: small_space().to_config([1, 64, 32, 1e-3, "relu", True, 0]), "got 7; build one with to_genome"),
+    (lambda: small_space().to_config(small_space().default()), "to_config takes a genome"),
+    (lambda: small_space().validate([1, 64]), "a configuration must be a dict of parameter values, got list"),
+    (lambda: small_space().validate({**small_space().default(), "colour": 1}), "unknown parameters ['colour']"),
+    (lambda: small_space().validate({**small_space().default(), 1: 2}), "unknown parameters [1]"),
+    (lambda: small_space().validate({"n_fc": 1}), "missing parameter 'neurons_1'; add it (allowed: [16, 512])"),
+    (lambda: small_space().validate({**small_space().default(), "n_fc": "2"}), "n_fc='2' (a str) must be an integer in [1, 2]"),
+    (lambda: small_space().validate({**small_space().default(), "n_fc": True}), "n_fc=True (a bool) must be an integer in [1, 2]"),
+    (lambda: small_space().validate({**small_space().default(), "neurons_1": 64.5}), "neurons_1=64.5 (a float) must be an integer"),
+    (lambda: small_space().validate({**small_space().default(), "neurons_1": NAN}), "neurons_1=nan (a float) must be an integer"),
+    (lambda: small_space().validate({**small_space().default(), "neurons_1": INF}), "neurons_1=inf (a float) must be an integer"),
+    (lambda: small_space().validate({**small_space().default(), "neurons_1": 1000}), "neurons_1=1000 is out of range; allowed: integers in [16, 512]"),
+    (lambda: small_space().validate({**small_space().default(), "lr": NAN}), "lr=nan (a float) must be a number in [0.0001, 0.1]"),
+    (lambda: small_space().validate({**small_space().default(), "lr": "0.01"}), "lr='0.01' (a str) must be a number"),
+    (lambda: small_space().validate({**small_space().default(), "lr": True}), "lr=True (a bool) must be a number"),
+    (lambda: small_space().validate({**small_space().default(), "lr": 1.0}), "lr=1.0 is out of range; allowed: [0.0001, 0.1] (log scale)"),
+    (lambda: small_space().validate({**small_space().default(), "act": "swish"}), "act='swish' is out of range; allowed: one of ['relu', 'tanh', 'gelu']"),
+    (lambda: small_space().validate({**small_space().default(), "bn": 1}), "bn=1 (an int) must be True or False"),
+    (lambda: small_space().validate({**small_space().default(), "neurons_2": 20}), "neurons_2 is inactive unless n_fc in [2]; drop it"),
+]
+
+
+@pytest.mark.parametrize("make, fragment", BAD_INPUTS, ids=[f"case{i}" for i in range(len(BAD_INPUTS))])
+def test_bad_input_raises_a_one_line_space_error_naming_the_fix(make, fragment):
+    with pytest.raises(SpaceError) as info:
         make()
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
 
 
 def test_smallest_largest_and_default():
@@ -196,3 +300,107 @@ def test_encode_decode_round_trip_and_clipping():
             assert again == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value)
         lo, hi = p.encoded_bounds
         assert p.decode(lo - 100) == p.smallest and p.decode(hi + 100) == p.largest
+
+
+def chain_space() -> SearchSpace:
+    """a -> b -> c: c is active only when b is, and b only when a is."""
+    return SearchSpace((
+        Categorical("a", ("off", "on")),
+        Categorical("b", ("x", "y"), condition=Condition("a", ("on",))),
+        Integer("c", 1, 3, default=2, condition=Condition("b", ("x",))),
+        Boolean("d"),
+    ), name="chain")
+
+
+def test_a_chained_condition_needs_its_parent_active():
+    space = chain_space()
+    assert space.active({"a": "off", "b": "x", "c": 1, "d": True}) == [True, False, False, True]
+    assert space.active({"a": "on", "b": "x", "c": 1, "d": True}) == [True, True, True, True]
+    assert space.active({"a": "on", "b": "y", "c": 1, "d": True}) == [True, True, False, True]
+    assert space.to_config(["off", "x", 3, True]) == {"a": "off", "d": True}
+    assert space.to_config(["on", "x", 3, True]) == {"a": "on", "b": "x", "c": 3, "d": True}
+    assert space.to_config(["on", "y", 3, False]) == {"a": "on", "b": "y", "d": False}
+    assert space.default() == {"a": "off", "d": False}
+    assert space.smallest() == {"a": "off", "d": False}
+    assert space.largest() == {"a": "on", "b": "y", "d": True}
+    for cfg in (space.default(), space.smallest(), space.largest()):
+        assert space.validate(cfg) == cfg
+    with pytest.raises(SpaceError, match=r"c is inactive unless b in \['x'\]"):
+        space.validate({"a": "off", "c": 2, "d": False})
+    with pytest.raises(SpaceError, match=r"b is inactive unless a in \['on'\]"):
+        space.validate({"a": "off", "b": "x", "c": 2, "d": False})
+
+
+def test_random_genomes_and_samples_of_a_chain_always_validate():
+    space = chain_space()
+    rng = np.random.default_rng(0)
+    shapes = set()
+    for _ in range(1000):
+        genome = [rng.choice(["off", "on"]).item(), rng.choice(["x", "y"]).item(), int(rng.integers(1, 4)), bool(rng.random() < 0.5)]
+        cfg = space.to_config(genome)
+        assert space.validate(cfg) == cfg
+        shapes.add(tuple(cfg))
+        sampled = space.sample(rng)
+        assert space.validate(sampled) == sampled
+        from_prior = space.sample(rng, prior=True)
+        assert space.validate(from_prior) == from_prior
+    assert shapes == {("a", "d"), ("a", "b", "d"), ("a", "b", "c", "d")}
+
+
+@pytest.mark.parametrize("low, high, seed", [(16, 128, 0), (1, 8, 1)])
+def test_log_integers_give_each_value_the_log_mass_of_its_half_step_neighbourhood(low, high, seed):
+    from scipy import stats
+
+    p = Integer("n", low, high, log=True)
+    assert p.encoded_bounds == (math.log(low - 0.5), math.log(high + 0.5))
+    assert (p.smallest, p.largest) == (low, high)
+    assert p.decode(p.encoded_bounds[0]) == low and p.decode(p.encoded_bounds[1]) == high
+    rng = np.random.default_rng(seed)
+    n = 200_000
+    counts = np.bincount([p.sample_uniform(rng) for _ in range(n)], minlength=high + 1)[low:]
+    k = np.arange(low, high + 1)
+    share = np.log((k + 0.5) / (k - 0.5)) / np.log((high + 0.5) / (low - 0.5))
+    expected = n * share
+    for end in (0, -1):  # the end values get their whole share (16 had half of it: 2,922 of 5,912)
+        assert abs(counts[end] - expected[end]) < 4 * np.sqrt(expected[end] * (1 - share[end]))
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert chi2 < stats.chi2.ppf(0.999, len(k) - 1)
+
+
+def test_log_integer_natural_default_is_still_the_geometric_midpoint():
+    assert Integer("n", 16, 512, log=True).default == 91  # round(sqrt(16 * 512)) = round(90.51)
+    assert Integer("n", 1, 8, log=True).default == 3  # round(sqrt(8)) = round(2.83)
+    assert Integer("n", 1, 4).default == 2  # round(2.5), banker's rounding, as before
+
+
+def test_scale_is_read_through_the_property_its_mutation_names():
+    space = preset("mlp")
+    assert space["n_layers"].perturb_width == 2 and space["n_neurons"].perturb_width == 16
+    assert space["dropout"].gaussian_sigma == 0.15
+    assert space["activation"].tree_base == 2.0
+    # unset: the documented defaults
+    n = Integer("n", 1, 17)
+    assert n.perturb_width == 2 and n.gaussian_sigma == pytest.approx(16.9998 / 10, abs=1e-12)
+    x = Float("x", 0.0, 4.0)
+    assert x.perturb_width == 0.5 and x.gaussian_sigma == 0.4
+    c = Categorical("c", ("a", "b"), tree=ChoiceTree({"root": ("a", "b")}))
+    assert c.tree_base == 2.0
+    # a scale belongs to its own mutation only
+    g = Integer("g", 1, 17, mutation="gaussian", scale=0.5)
+    assert g.gaussian_sigma == 0.5 and g.perturb_width == 2
+    # stored studies keep the field name: the dict round-trip still writes and reads "scale"
+    spec = space["activation"].to_dict()
+    assert spec["scale"] == 2.0
+    spec["scale"] = 4.0
+    assert SearchSpace.from_dict({"parameters": [spec]})["activation"].tree_base == 4.0
+
+
+def test_from_dict_round_trips_chained_conditions_and_trees():
+    space = chain_space()
+    assert SearchSpace.from_json(json.dumps(space.to_dict())) == space
+
+
+def test_merge_spaces_is_gone():
+    import nasbench.space as space_module
+
+    assert not hasattr(space_module, "merge_spaces")

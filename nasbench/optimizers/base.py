@@ -64,9 +64,14 @@ class Optimizer(ABC):
         self.n_objectives = int(n_objectives)
         self.rng = np.random.default_rng(seed)
 
-    #: Trials the optimiser wants evaluated together (a generation); None lets the
-    #: evaluator's parallelism decide.
-    batch_size: int | None = None
+    #: Trials the optimiser wants evaluated together (a generation); None, for an
+    #: optimiser without generations, lets the evaluator's parallelism decide.
+    generation_size: int | None = None
+
+    @property
+    def batch_size(self) -> int | None:
+        """Deprecated alias of :attr:`generation_size` (not a training minibatch size)."""
+        return self.generation_size
 
     @abstractmethod
     def ask(self, n: int) -> list[Suggestion]:
@@ -83,7 +88,3 @@ class Optimizer(ABC):
         if state.get("name") != self.name:
             raise ValueError(f"state is for optimiser {state.get('name')!r}, not {self.name!r}")
         self.rng = rng_from_state(state["rng"])
-
-    def options(self) -> dict[str, Any]:
-        """Constructor keyword arguments that rebuild this optimiser (JSON-ready)."""
-        return {}

@@ -10,8 +10,10 @@ study resumed from any checkpoint continues exactly as it would have.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +27,8 @@ __all__ = ["EvolutionConfig", "NSGA2", "GAConfig", "GeneticAlgorithm"]
 
 _CROSSOVERS = ("per_parameter", "two_point")
 _INITS = ("random", "extremes")
+_SIZE_WEIGHTINGS = ("rank", "inverse")
+_UPGRADE = "(or upgrade nasbench if the study was written by a newer version)"
 
 
 def _check(ok: bool, message: str) -> None:
@@ -32,28 +36,80 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _got(value: Any, right_type: bool = False) -> str:
+    """``got 5``, or with the type when it is the wrong one: ``got '5' (str)``."""
+    return f"got {value!r}" if right_type else f"got {value!r} ({type(value).__name__})"
+
+
+def _check_int(name: str, value: Any, low: int, *, none: str | None = None) -> None:
+    """An integer >= ``low`` (bools are not integers here); ``none`` says what None means."""
+    if value is None and none is not None:
+        return
+    ok_type = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not ok_type or value < low:
+        alt = "" if none is None else f" or None{none}"
+        fix = "" if ok_type else "; pass an int"
+        raise ValueError(f"{name} must be an integer >= {low}{alt}, {_got(value, ok_type)}{fix}")
+
+
+def _check_real(name: str, value: Any, interval: str, ok: Callable[[float], bool], *, none: str | None = None) -> None:
+    """A finite number for which ``ok`` holds, described by ``interval`` (``"in [0, 1]"``)."""
+    if value is None and none is not None:
+        return
+    ok_type = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok_type or not math.isfinite(value) or not ok(value):
+        alt = "" if none is None else f" or None{none}"
+        fix = "" if ok_type else "; pass a float"
+        raise ValueError(f"{name} must be a number {interval}{alt}, {_got(value, ok_type)}{fix}")
+
+
+def _check_flag(name: str, value: Any) -> None:
+    _check(isinstance(value, bool), f"{name} must be True or False, {_got(value)}")
+
+
+def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    _check(value in choices, f"{name} must be one of {tuple(choices)}, got {value!r}")
+
+
 class _Settings:
     """JSON round trip and the checks shared by the frozen settings dataclasses."""
 
     def _check_common(self) -> None:
-        _check(int(self.population_size) == self.population_size and self.population_size >= 2,
-               f"population_size must be an integer >= 2, got {self.population_size}")
-        _check(self.init in _INITS, f"init must be one of {_INITS}, got {self.init!r}")
-        _check(self.tournament_size >= 1, f"tournament_size must be >= 1, got {self.tournament_size}")
-        _check(self.crossover in _CROSSOVERS, f"crossover must be one of {_CROSSOVERS}, got {self.crossover!r}")
-        _check(0 <= self.crossover_prob <= 1, f"crossover_prob must be in [0, 1], got {self.crossover_prob}")
-        _check(self.mutation_prob is None or 0 <= self.mutation_prob <= 1,
-               f"mutation_prob must be in [0, 1] or None (= 1/number of parameters), got {self.mutation_prob}")
+        _check_int("population_size", self.population_size, 2)
+        _check_choice("init", self.init, _INITS)
+        _check_int("tournament_size", self.tournament_size, 1)
+        _check_choice("crossover", self.crossover, _CROSSOVERS)
+        _check_real("crossover_prob", self.crossover_prob, "in [0, 1]", lambda v: 0 <= v <= 1)
+        _check_real("mutation_prob", self.mutation_prob, "in [0, 1]", lambda v: 0 <= v <= 1,
+                    none=" (= 1/number of parameters)")
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
 
     @classmethod
-    def from_dict(cls, data: dict):
+    def from_dict(cls, data: Mapping[str, Any]):
+        _check(isinstance(data, Mapping), f"config must be a dict, {_got(data)}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
-        _check(not unknown, f"unknown {cls.__name__} settings {unknown}; known: {sorted(known)}")
+        _check(not unknown, f"unknown {cls.__name__} settings {unknown}; known: {sorted(known)} {_UPGRADE}")
         return cls(**data)
+
+    @classmethod
+    def coerce(cls, config: Any):
+        """``config`` as this class: a dict of settings, an instance, or None for the defaults."""
+        if config is None:
+            return cls()
+        if isinstance(config, Mapping):
+            return cls.from_dict(config)
+        _check(isinstance(config, cls), f"config must be a dict or {cls.__name__}, {_got(config)}")
+        return config
+
+
+def _reference_point(point: Any) -> tuple[float, ...]:
+    ok = isinstance(point, Sequence) and not isinstance(point, str) and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in point)
+    _check(ok, f"reference_point must be a sequence of numbers, got {point!r}")
+    return tuple(float(v) for v in point)
 
 
 @dataclass(frozen=True)
@@ -88,19 +144,27 @@ class EvolutionConfig(_Settings):
 
     def __post_init__(self) -> None:
         self._check_common()
-        _check(self.offspring_size is None or (int(self.offspring_size) == self.offspring_size and self.offspring_size >= 1),
-               f"offspring_size must be a positive integer or None (= population_size), got {self.offspring_size}")
-        _check(self.parent_selection in selection.PARENT_SELECTIONS,
-               f"parent_selection must be one of {selection.PARENT_SELECTIONS}, got {self.parent_selection!r}")
-        _check(self.alternate_every >= 1, f"alternate_every must be >= 1, got {self.alternate_every}")
-        needs_size = self.parent_selection in ("size_tournament", "alternating")
-        _check(not needs_size or self.size_objective is not None,
-               f"parent_selection={self.parent_selection!r} needs size_objective: the index of the model-size metric")
-        needs_ref = self.parent_selection in ("hypervolume", "alternating")
-        _check(not needs_ref or self.reference_point is not None,
-               f"parent_selection={self.parent_selection!r} needs a reference_point; give the study one")
+        _check_int("offspring_size", self.offspring_size, 1, none=" (= population_size)")
+        _check_choice("parent_selection", self.parent_selection, tuple(selection.PARENT_SELECTIONS))
+        _check_real("selection_pressure", self.selection_pressure, "in (0, 1]", lambda v: 0 < v <= 1)
+        _check_int("size_objective", self.size_objective, 0, none="")
+        _check_int("performance_objective", self.performance_objective, 0)
+        _check_choice("size_weighting", self.size_weighting, _SIZE_WEIGHTINGS)
+        _check_int("alternate_every", self.alternate_every, 1)
+        _check_flag("hypervolume_contribution", self.hypervolume_contribution)
+        _check_real("eta_crossover", self.eta_crossover, ">= 0", lambda v: v >= 0)
+        _check_real("eta_mutation", self.eta_mutation, ">= 0", lambda v: v >= 0)
+        _check_flag("avoid_duplicates", self.avoid_duplicates)
         if self.reference_point is not None:
-            object.__setattr__(self, "reference_point", tuple(float(v) for v in self.reference_point))
+            object.__setattr__(self, "reference_point", _reference_point(self.reference_point))
+        self._check_needs()
+
+    def _check_needs(self) -> None:
+        hints = {"size_objective": "size_objective: the index of the model-size metric",
+                 "reference_point": "a reference_point; give the study one"}
+        for need in selection.PARENT_SELECTIONS[self.parent_selection].needs:
+            _check(getattr(self, need) is not None,
+                   f"parent_selection={self.parent_selection!r} needs {hints.get(need, need)}")
 
     @property
     def lam(self) -> int:
@@ -121,7 +185,7 @@ class _Generational(Optimizer):
         self.received: list[dict] = []    # told in this generation
 
     @property
-    def batch_size(self) -> int:
+    def generation_size(self) -> int:
         return self.config.lam
 
     # --- ask / tell ---------------------------------------------------------------------------
@@ -232,9 +296,6 @@ class _Generational(Optimizer):
         self.outstanding = state["outstanding"]
         self.received = state["received"]
 
-    def options(self) -> dict[str, Any]:
-        return {"config": self.config.to_dict()}
-
 
 class NSGA2(_Generational):
     """NSGA-II, (mu + lambda) with non-dominated sorting and crowding distance
@@ -242,10 +303,11 @@ class NSGA2(_Generational):
     parent selection and per-parameter variation (seed 000)."""
 
     name = "nsga2"
+    config_class = EvolutionConfig
 
     def __init__(self, space: SearchSpace, n_objectives: int, config: EvolutionConfig | dict | None = None,
                  *, seed: int | None = 0) -> None:
-        config = EvolutionConfig.from_dict(config) if isinstance(config, dict) else (config or EvolutionConfig())
+        config = self.config_class.coerce(config)
         if config.reference_point is not None and len(config.reference_point) != n_objectives:
             raise ValueError(f"reference_point has {len(config.reference_point)} values for {n_objectives} objectives")
         for name, idx in (("size_objective", config.size_objective), ("performance_objective", config.performance_objective)):
@@ -254,32 +316,8 @@ class NSGA2(_Generational):
         super().__init__(space, n_objectives, config, seed=seed)
 
     def _select(self, individuals: list, k: int) -> list:
-        cfg, rng = self.config, self.rng
-        kind = cfg.parent_selection
-        if kind == "crowded_tournament":
-            return selection.sel_crowded_tournament(individuals, k, rng, tournsize=cfg.tournament_size)
-        if kind == "size_tournament":
-            return selection.sel_size_tournament(individuals, k, rng, tournsize=cfg.tournament_size,
-                                                 size_objective=cfg.size_objective,
-                                                 performance_objective=cfg.performance_objective,
-                                                 weighting=cfg.size_weighting)
-        if kind == "hypervolume":
-            return selection.sel_hypervolume_proportional(individuals, k, rng, reference_point=cfg.reference_point,
-                                                          contribution=cfg.hypervolume_contribution)
-        if kind == "alternating":
-            return selection.sel_alternating(individuals, k, rng, generation=self.generation,
-                                             reference_point=cfg.reference_point, every=cfg.alternate_every,
-                                             tournsize=cfg.tournament_size, size_objective=cfg.size_objective,
-                                             performance_objective=cfg.performance_objective,
-                                             weighting=cfg.size_weighting, contribution=cfg.hypervolume_contribution)
-        if kind == "tournament":
-            return selection.sel_tournament(individuals, k, rng, tournsize=cfg.tournament_size)
-        if kind == "tournament_pressure":
-            return selection.sel_tournament_pressure(individuals, k, rng, tournsize=cfg.tournament_size,
-                                                     p=cfg.selection_pressure)
-        if kind == "fitness_proportional":
-            return selection.sel_fitness_proportional(individuals, k, rng, objective=cfg.performance_objective)
-        return [individuals[i] for i in rng.integers(len(individuals), size=k)]
+        select = selection.PARENT_SELECTIONS[self.config.parent_selection]
+        return select(individuals, k, self.rng, self.config, self.generation)
 
     def _survive(self, pool: list[dict]) -> list[dict]:
         F = np.array([r["values"] for r in pool], dtype=float)
@@ -302,8 +340,9 @@ class GAConfig(_Settings):
 
     def __post_init__(self) -> None:
         self._check_common()
-        _check(0 <= self.elitism < self.population_size,
-               f"elitism must be in [0, population_size), got {self.elitism}")
+        ok = isinstance(self.elitism, numbers.Integral) and not isinstance(self.elitism, bool)
+        _check(ok and 0 <= self.elitism < self.population_size,
+               f"elitism must be an integer in [0, population_size), {_got(self.elitism, ok)}")
 
     avoid_duplicates = False  # seed 003 keeps duplicates
 
@@ -320,12 +359,13 @@ class GeneticAlgorithm(_Generational):
     ``population_size`` of the offspring and the ``elitism`` best parents."""
 
     name = "ga"
+    config_class = GAConfig
 
     def __init__(self, space: SearchSpace, n_objectives: int = 1, config: GAConfig | dict | None = None,
                  *, seed: int | None = 0) -> None:
         if n_objectives != 1:
             raise ValueError(f"the genetic algorithm is single-objective, got {n_objectives} objectives; use NSGA2")
-        config = GAConfig.from_dict(config) if isinstance(config, dict) else (config or GAConfig())
+        config = self.config_class.coerce(config)
         super().__init__(space, n_objectives, config, seed=seed)
 
     def _select(self, individuals: list, k: int) -> list:

@@ -35,6 +35,3 @@ class RandomSearch(Optimizer):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.n_asked, self.prior = state["n_asked"], state["prior"]
-
-    def options(self) -> dict[str, Any]:
-        return {"prior": self.prior}
