@@ -134,7 +134,7 @@ def seed000_evaluation(quick: bool) -> list[list]:
     start = time.perf_counter()
     scores = objective(objective.space.default(), seed=0)
     wall = time.perf_counter() - start
-    return [["evo_cnn default, digits, 3-fold CV", f"{wall:.1f}", ", ".join(map(str, scores["epochs"])),
+    return [["evo_cnn default, digits, 3-fold CV", f"{wall:.1f}", ", ".join(map(str, scores["epochs_per_fold"])),
              ", ".join(map(str, scores["best_epoch"])), f"{scores['val_top3_accuracy']:.4f}",
              f"{scores['val_accuracy']:.4f}", f"{scores['n_params']:,}"]]
 

@@ -132,22 +132,8 @@ def coverage(df: pd.DataFrame, space: SearchSpace, bins: int = 10) -> pd.DataFra
 def param_importance(df: pd.DataFrame, space: SearchSpace, metric: str, direction: str = "minimize",
                      seed: int = 0) -> pd.Series:
     """fANOVA importance of each parameter for ``metric`` (Hutter, Hoos & Leyton-Brown
-    2014), through Optuna's ``FanovaImportanceEvaluator``; parameters that are
-    conditional (absent from some trials) are left out, as Optuna does."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    done = done_trials(df)
-    if len(done) < 2:
-        raise ValueError(f"importance needs at least 2 done trials, got {len(done)}")
-    dists = {p.name: _distribution(p) for p in space}
-    study = optuna.create_study(direction=direction)
-    for _, row in done.iterrows():
-        params = {n: _plain(row[f"params_{n}"]) for n in dists if pd.notna(row[f"params_{n}"])}
-        study.add_trial(optuna.trial.create_trial(params=params, distributions={n: dists[n] for n in params},
-                                                  value=float(row[f"values_{metric}"])))
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
-    return pd.Series(optuna.importance.get_param_importances(study, evaluator=evaluator), name="importance")
+    2014) over the full genome, conditional parameters included: :func:`importance`."""
+    return importance(df, space, metric, direction, "fanova", seed=seed)
 
 
 def _plain(value):
@@ -293,3 +279,219 @@ def learning_curves(df: pd.DataFrame, trial_ids: Sequence[int]) -> pd.DataFrame:
         for fold, curve in enumerate(curves):
             rows += [{"trial_id": t, "fold": fold, **point} for point in curve]
     return pd.DataFrame(rows)
+
+
+# --- importance over the full genome ------------------------------------------------------------------
+#: How :func:`importance` measures: fANOVA (Hutter, Hoos & Leyton-Brown 2014) or
+#: PED-ANOVA (Watanabe, Bansal & Hutter 2023), both through Optuna's evaluators.
+IMPORTANCE_METHODS = ("fanova", "ped_anova")
+
+
+def importance(df: pd.DataFrame, space: SearchSpace, metric: str, direction: str = "minimize",
+               method: str = "fanova", *, seed: int = 0) -> pd.Series:
+    """Importance of each parameter for ``metric``, largest first (summing to 1).
+
+    Every trial is given every parameter, inactive ones at their defaults (the full,
+    fixed-length genome): Optuna's evaluators silently drop a parameter that some
+    trials lack, so conditional parameters would otherwise never be scored.
+    """
+    import optuna
+
+    if method not in IMPORTANCE_METHODS:
+        raise ValueError(f"method must be one of {IMPORTANCE_METHODS}, got {method!r}")
+    if direction not in ("minimize", "maximize"):
+        raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+    study = _genome_study(df, space, metric, direction)
+    evaluator = (optuna.importance.FanovaImportanceEvaluator(seed=seed) if method == "fanova"
+                 else optuna.importance.PedAnovaImportanceEvaluator())
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        scores = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return pd.Series(scores, name="importance", dtype=float)
+
+
+def importances(df: pd.DataFrame, space: SearchSpace, directions: Mapping[str, str], method: str = "fanova",
+                *, seed: int = 0) -> pd.DataFrame:
+    """:func:`importance` per objective: one column per metric, parameters in space order."""
+    return pd.DataFrame({m: importance(df, space, m, d, method, seed=seed) for m, d in directions.items()}).reindex(
+        [p.name for p in space])
+
+
+def _genome_study(df: pd.DataFrame, space: SearchSpace, metric: str, direction: str):
+    """An in-memory Optuna study of the done trials, each with its full genome."""
+    import optuna
+
+    missing = [c for c in [f"values_{metric}", *(f"params_{p.name}" for p in space)] if c not in df.columns]
+    if missing:
+        raise ValueError(f"the trials table has no column {missing[0]!r}; pass the metric and the space the study ran with")
+    done = done_trials(df)
+    done = done[done[f"values_{metric}"].notna()]
+    if len(done) < 2:
+        raise ValueError(f"importance needs at least 2 done trials with a value of {metric!r}, got {len(done)}")
+    dists = {p.name: _distribution(p) for p in space}
+    study = optuna.create_study(direction=direction)
+    for _, row in done.iterrows():
+        params = {p.name: p.validate(_plain(row[f"params_{p.name}"])) if pd.notna(row[f"params_{p.name}"])
+                  else p.default for p in space}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=dists,
+                                                  value=float(row[f"values_{metric}"])))
+    return study
+
+
+# --- rank tests across seeds ---------------------------------------------------------------------------
+#: Post-hoc tests of :func:`compare_many`; ``"auto"`` is Nemenyi when scikit-posthocs is installed.
+POST_HOC = ("auto", "nemenyi", "wilcoxon_holm")
+
+
+def _p_text(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def _sentence(names: Sequence[str], lower: bool | None, p: float, alpha: float, how: str) -> str:
+    """``"A < B (p=0.008, Wilcoxon, 8 paired seeds)"``, or no significant difference."""
+    a, b = names
+    if lower is None or not p < alpha:
+        return f"no significant difference between {a} and {b} ({_p_text(p)}, {how})"
+    return f"{a} {'<' if lower else '>'} {b} ({_p_text(p)}, {how})"
+
+
+def _paired(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """Two aligned arrays from mappings seed -> value (paired by seed) or equal-length sequences."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        only_a, only_b = sorted(set(a) - set(b), key=str), sorted(set(b) - set(a), key=str)
+        if only_a or only_b:
+            where = f"only in a: {only_a}" if only_a else f"only in b: {only_b}"
+            raise ValueError(f"compare_paired needs the same seeds in a and b; {where}; drop the unpaired seeds")
+        keys = sorted(a, key=str)
+        a, b = [a[k] for k in keys], [b[k] for k in keys]
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"compare_paired needs two equally long lists of values, one per seed, got {len(x)} and {len(y)}")
+    return x, y
+
+
+def _lower(d: np.ndarray) -> bool | None:
+    """Whether the first of a pair is lower, by the signed ranks of the differences ``d``
+    (None: they balance)."""
+    from scipy import stats
+
+    nonzero = d[d != 0]
+    signed = float((np.sign(nonzero) * stats.rankdata(np.abs(nonzero))).sum())
+    return None if signed == 0 else signed < 0
+
+
+def compare_paired(a, b, names: Sequence[str] = ("a", "b"), alpha: float = 0.05) -> dict:
+    """Wilcoxon signed-rank test of two methods run on the same seeds (``a``, ``b``: values
+    by seed, or lists in seed order); ``<`` in the verdict means lower values."""
+    from scipy import stats
+
+    x, y = _paired(a, b)
+    d = x - y
+    how = f"Wilcoxon, {len(x)} paired seeds"
+    if not d.any():
+        p, statistic, lower = 1.0, 0.0, None
+        how += f": all {len(x)} paired differences are zero"
+    else:
+        result = stats.wilcoxon(x, y)
+        p, statistic, lower = float(result.pvalue), float(result.statistic), _lower(d)
+    return {"test": "Wilcoxon signed-rank", "a": names[0], "b": names[1], "n": len(x), "statistic": statistic,
+            "p_value": p, "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+            "verdict": _sentence(names, lower, p, alpha, how)}
+
+
+def compare_independent(a: Sequence[float], b: Sequence[float], names: Sequence[str] = ("a", "b"),
+                        alpha: float = 0.05) -> dict:
+    """Mann-Whitney U test of two methods' independent runs; ``statistic`` is a's U."""
+    from scipy import stats
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError(f"compare_independent needs at least one value in each of a and b, got {len(x)} and {len(y)}")
+    result = stats.mannwhitneyu(x, y, alternative="two-sided")
+    u, p = float(result.statistic), float(result.pvalue)
+    middle = len(x) * len(y) / 2
+    lower = None if u == middle else u < middle
+    return {"test": "Mann-Whitney U", "a": names[0], "b": names[1], "n_a": len(x), "n_b": len(y), "statistic": u,
+            "p_value": p, "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+            "verdict": _sentence(names, lower, p, alpha, f"Mann-Whitney U, {len(x)} and {len(y)} runs")}
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of p-values (Holm 1979), in the input order."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]))
+    out = np.empty_like(p)
+    out[order] = adjusted
+    return out
+
+
+def _check_table(table: pd.DataFrame, post_hoc: str) -> str:
+    if post_hoc not in POST_HOC:
+        raise ValueError(f"post_hoc must be one of {POST_HOC}, got {post_hoc!r}")
+    if not isinstance(table, pd.DataFrame) or table.shape[1] < 3 or table.shape[0] < 2:
+        shape = table.shape if isinstance(table, pd.DataFrame) else type(table).__name__
+        raise ValueError(f"compare_many needs at least 3 methods (columns) and 2 seeds (rows), got {shape}; "
+                         "compare two methods with compare_paired")
+    gaps = table.index[table.isna().any(axis=1)].tolist()
+    if gaps:
+        raise ValueError(f"seeds {gaps} lack a value for some method; drop those rows or run the missing seeds")
+    if post_hoc == "auto":
+        try:
+            import scikit_posthocs  # noqa: F401
+        except ImportError:
+            return "wilcoxon_holm"
+        return "nemenyi"
+    return post_hoc
+
+
+def compare_many(table: pd.DataFrame, alpha: float = 0.05, post_hoc: str = "auto") -> dict:
+    """Friedman test of several methods (columns) over the same seeds (rows), then a
+    post-hoc test of each pair: Nemenyi through scikit-posthocs (``"nemenyi"``; the
+    ``"auto"`` choice when it is installed), else Holm-corrected pairwise Wilcoxon
+    signed-rank tests (``"wilcoxon_holm"``). Lower values rank first."""
+    from scipy import stats
+
+    post_hoc = _check_table(table, post_hoc)
+    values = table.to_numpy(dtype=float)
+    friedman = stats.friedmanchisquare(*values.T)
+    ranks = pd.Series(stats.rankdata(values, axis=1).mean(axis=0), index=table.columns, name="mean_rank")
+    pairs = _pairs(table, post_hoc, alpha)
+    n, k, p = len(table), table.shape[1], float(friedman.pvalue)
+    summary = ", ".join(f"{m} {r:.1f}" for m, r in ranks.sort_values(kind="stable").items())
+    head = f"the {k} methods differ" if p < alpha else f"no significant difference among the {k} methods"
+    return {"test": "Friedman", "statistic": float(friedman.statistic), "p_value": p, "n_seeds": n,
+            "mean_ranks": ranks, "post_hoc": pairs.attrs["post_hoc"], "pairs": pairs,
+            "verdict": f"{head} ({_p_text(p)}, Friedman, {n} seeds); mean ranks: {summary}"}
+
+
+def _pairs(table: pd.DataFrame, post_hoc: str, alpha: float) -> pd.DataFrame:
+    """One row per pair of methods: raw and adjusted p-value and a verdict."""
+    cols = list(table.columns)
+    pairs = [(i, j) for i in range(len(cols)) for j in range(i + 1, len(cols))]
+    tests = [compare_paired(table[cols[i]].to_numpy(), table[cols[j]].to_numpy(), (str(cols[i]), str(cols[j])))
+             for i, j in pairs]
+    raw = [t["p_value"] for t in tests]
+    if post_hoc == "nemenyi":
+        import scikit_posthocs
+
+        matrix = scikit_posthocs.posthoc_nemenyi_friedman(table.to_numpy(dtype=float)).to_numpy()
+        adjusted, name, how = [float(matrix[i, j]) for i, j in pairs], "Nemenyi (scikit-posthocs)", "Nemenyi"
+    else:
+        adjusted, name, how = holm(raw).tolist(), "Holm-corrected pairwise Wilcoxon signed-rank", "Holm-corrected Wilcoxon"
+    rows = []
+    for (i, j), t, p_raw, p_adj in zip(pairs, tests, raw, adjusted):
+        lower = _lower(table[cols[i]].to_numpy(dtype=float) - table[cols[j]].to_numpy(dtype=float))
+        rows.append({"a": cols[i], "b": cols[j], "p_value": p_raw, "p_adjusted": p_adj,
+                     "verdict": _sentence((str(cols[i]), str(cols[j])), lower, p_adj, alpha,
+                                          f"{how}, {len(table)} paired seeds")})
+    out = pd.DataFrame(rows)
+    out.attrs["post_hoc"] = name
+    return out
+
+
+__all__ += ["IMPORTANCE_METHODS", "importance", "importances", "POST_HOC", "compare_paired", "compare_independent",
+            "compare_many", "holm"]

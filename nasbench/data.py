@@ -19,11 +19,16 @@ from typing import Iterator
 import numpy as np
 import torch
 
-__all__ = ["Dataset", "DatasetNotFound", "load_dataset", "fetch_dataset", "dataset_names", "train_val_test_split",
-           "stratified_kfold", "DEFAULT_ROOT"]
+__all__ = ["Dataset", "DatasetNotFound", "load_dataset", "fetch_dataset", "dataset_names", "dataset_status",
+           "train_val_test_split", "stratified_kfold", "DEFAULT_ROOT"]
 
 DEFAULT_ROOT = Path("data")
+EMBEDDED = ("digits", "mnist1d", "sinewave")
 _TORCHVISION = {"fashionmnist": "FashionMNIST", "cifar10": "CIFAR10", "flowers102": "Flowers102"}
+#: Where torchvision keeps each set under the root, and what that folder holds.
+_LAYOUT = {"fashionmnist": ("FashionMNIST", "raw/train-images-idx3-ubyte, raw/t10k-images-idx3-ubyte, ..."),
+           "cifar10": ("cifar-10-batches-py", "data_batch_1 ... data_batch_5, test_batch, batches.meta"),
+           "flowers102": ("flowers-102", "jpg/, imagelabels.mat, setid.mat")}
 
 
 class DatasetNotFound(FileNotFoundError):
@@ -66,7 +71,24 @@ def dataset_names(root: str | Path = DEFAULT_ROOT) -> list[str]:
     """Embedded datasets, torchvision sets, and the image folders under ``root``."""
     root = Path(root)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    return ["digits", "mnist1d", "sinewave", *_TORCHVISION, *[f for f in folders if f not in _TORCHVISION]]
+    layout = {folder for folder, _ in _LAYOUT.values()}
+    return [*EMBEDDED, *_TORCHVISION, *[f for f in folders if f not in _TORCHVISION and f not in layout]]
+
+
+def dataset_status(root: str | Path = DEFAULT_ROOT) -> dict[str, str]:
+    """Each dataset nasbench can load and where it stands: ``embedded``, ``present at
+    PATH`` or ``missing: nasbench data fetch NAME --root ROOT``."""
+    root = Path(root)
+    status = {}
+    for name in dataset_names(root):
+        if name in EMBEDDED:
+            status[name] = "embedded"
+        elif name in _TORCHVISION:
+            folder = root / _LAYOUT[name][0]
+            status[name] = f"present at {folder}" if folder.is_dir() else f"missing: nasbench data fetch {name} --root {root}"
+        else:
+            status[name] = f"present at {root / name} (image folder)"
+    return status
 
 
 def load_dataset(name: str, *, root: str | Path = DEFAULT_ROOT, seed: int = 0, image_size: int | None = None,
@@ -174,7 +196,7 @@ def _torchvision(name: str, root: Path, image_size: int | None) -> Dataset:
         test = cls(str(root), download=False, transform=_image_transform(size), **test_kwargs)
     except RuntimeError:
         raise DatasetNotFound(f"{name} is not under {root}/; fetch it once with: nasbench data fetch {name} "
-                              f"--root {root} (or copy torchvision's {_TORCHVISION[name]} files there)") from None
+                              f"--root {root} (or copy its folder {_LAYOUT[name][0]}/ there: {_LAYOUT[name][1]})") from None
     n_classes = 102 if name == "flowers102" else 10
     test_ds = Dataset(name, "classification", *_stack(test), n_classes)
     return Dataset(name, "classification", *_stack(train), n_classes, test_ds)
@@ -189,7 +211,13 @@ def fetch_dataset(name: str, root: str | Path = DEFAULT_ROOT) -> Path:
 
     cls = getattr(tvd, _TORCHVISION[name])
     for kwargs in ({"split": "train"}, {"split": "test"}) if name == "flowers102" else ({"train": True}, {"train": False}):
-        cls(str(root), download=True, **kwargs)
+        try:
+            cls(str(root), download=True, **kwargs)
+        except (OSError, RuntimeError) as exc:  # offline, refused, or a corrupt download
+            folder, files = _LAYOUT[name]
+            raise DatasetNotFound(f"could not download {name} ({' '.join(str(exc).split())}); download it where there "
+                                  f"is internet (nasbench data fetch {name} --root data) and copy its folder "
+                                  f"{folder}/ into {root}/ (it holds {files})") from None
     return Path(root)
 
 

@@ -16,18 +16,52 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["TrialTask", "TrialOutcome", "BadResult", "describe_error", "run_trial", "InProcessEvaluator",
+__all__ = ["TrialTask", "TrialOutcome", "TrialPruned", "BadResult", "describe_error", "run_trial", "InProcessEvaluator",
            "DaskEvaluator", "ClusterUnreachable", "make_evaluator"]
+
+
+class TrialPruned(Exception):
+    """Raised by :meth:`TrialTask.report` when the study's stopping rule ends the trial;
+    an objective lets it pass (it is how a trial stops early, not a failure)."""
 
 
 @dataclass(frozen=True)
 class TrialTask:
-    """What a worker needs to run one trial."""
+    """What a worker needs to run one trial.
+
+    ``fidelity``: the budget (epochs) to train to, None for the objective's own.
+    ``warm_start``: the trial whose saved checkpoint this one continues (None: from
+    scratch). ``stopping``: the stopping rule and what it compares against (the
+    curves of the trials finished before this batch was asked; see
+    :mod:`nasbench.optimizers.stopping`), or None. ``checkpoint``: save the weights
+    where a later trial may continue them (``nasbench.store.write_weights``).
+    """
 
     trial_id: int
     config: dict
     seed: int
     directory: str | None = None  # the study's, for objectives that save artefacts (weights)
+    fidelity: int | None = None
+    warm_start: int | None = None
+    stopping: dict | None = None
+    checkpoint: bool = False
+    metric_names: tuple = ()
+    reports: list = field(default_factory=list, compare=False, repr=False)
+
+    def report(self, step: int, values: Mapping[str, float]) -> None:
+        """An intermediate result at ``step`` (an epoch): the study's metrics by name,
+        as far as they are known mid-training. Kept with the trial (``intermediate``);
+        raises :class:`TrialPruned` when the stopping rule says stop."""
+        names = list(self.metric_names) or sorted(values)
+        point = [_number(n, values[n]) if n in values else None for n in names]
+        self.reports.append([int(step), point])
+        if not self.stopping:
+            return
+        signs = [1.0 if d == "minimize" else -1.0 for d in self.stopping["directions"]]
+        curve = [(s, tuple(None if v is None else sign * v for v, sign in zip(p, signs))) for s, p in self.reports]
+        others = [[(s, tuple(p)) for s, p in c] for c in self.stopping["history"]]
+        if _stopping_rule(self.stopping["rule"]).should_stop(curve, others):
+            raise TrialPruned(f"stopped at step {step} by the {self.stopping['rule']['name']} rule")
 
 
 @dataclass(frozen=True)
@@ -41,6 +75,12 @@ class TrialOutcome:
     error: str | None = None
     started: float = 0.0
     finished: float = 0.0
+
+
+def _stopping_rule(spec: dict):
+    from .optimizers.stopping import make_stopping_rule
+
+    return make_stopping_rule(spec["name"], **spec.get("options", {}))
 
 
 class BadResult(ValueError):
@@ -131,11 +171,18 @@ def run_trial(objective: Callable, metric_names: Sequence[str], task: TrialTask)
             result = objective(dict(task.config), task.seed)
         values, metrics = _split_result(result, metric_names)
         metrics = _json_safe(metrics)
+        if task.reports:
+            metrics["intermediate"] = _json_safe({"r": task.reports})["r"]
         bad = [n for n, v in zip(metric_names, values) if not math.isfinite(v)]
         if bad:
             return TrialOutcome(task.trial_id, "failed", None, {**metrics, **_json_safe(dict(zip(metric_names, values)))},
                                 f"objective returned a non-finite value for {bad}", started, time.time())
         return TrialOutcome(task.trial_id, "done", tuple(values), metrics, None, started, time.time())
+    except TrialPruned as exc:  # stopped early by the study's stopping rule: its last values stand
+        last = task.reports[-1][1] if task.reports else None
+        values = tuple(last) if last is not None and all(v is not None and math.isfinite(v) for v in last) else None
+        metrics = {"intermediate": _json_safe({"r": task.reports})["r"], "pruned_at": task.reports[-1][0]}
+        return TrialOutcome(task.trial_id, "pruned", values, metrics, str(exc), started, time.time())
     except Exception as exc:  # noqa: BLE001 - a failing trial is data, not a crash
         return TrialOutcome(task.trial_id, "failed", None, {}, describe_error(exc), started, time.time())
 

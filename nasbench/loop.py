@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -57,10 +57,13 @@ class StudyLoop:
     oversubscribe = 4
 
     def __init__(self, store: Store, optimizer: Optimizer, space: SearchSpace, metrics: Sequence[Metric],
-                 seed: int, untold: Sequence[int] = (), *, cache: bool = False) -> None:
+                 seed: int, untold: Sequence[int] = (), *, cache: bool = False,
+                 stopping: Mapping[str, Any] | None = None) -> None:
         self.store, self.optimizer, self.space, self.metrics, self.seed = store, optimizer, space, tuple(metrics), seed
         self.untold: list[int] = list(untold)
         self.cache = cache
+        self.stopping = None if stopping is None else dict(stopping)  # {"name": ..., "options": {...}}
+        self.exhausted = False
 
     # --- the loop --------------------------------------------------------------------------
     def run(self, objective: Callable, evaluator: Any, target: int | None, deadline: float | None,
@@ -72,7 +75,11 @@ class StudyLoop:
         while not self.untold and (target is None or self.store.next_trial_id() < target):
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            records = self.pending(self.ask(evaluator, target))
+            suggestions = self.ask(evaluator, target)
+            if not suggestions:  # a grid walked to its end, a PBT run at its last epoch
+                self.exhausted = True
+                break
+            records = self.pending(suggestions)
             self.finish_open_batch(objective, evaluator, deadline, callbacks, study, records)
 
     def finish_open_batch(self, objective: Callable, evaluator: Any, deadline: float | None,
@@ -83,6 +90,7 @@ class StudyLoop:
             return
         records = records or dict(zip(self.untold, self.store.trials_by_id(self.untold)))
         pending = [records[t] for t in self.untold if records[t].status == "pending"]
+        self._stopping_payload = self.stopping_payload(min(self.untold)) if self.stopping and pending else None
         twins: list[TrialRecord] = []
         if self.cache:
             pending, twins = self.reuse(pending, records, callbacks, study)
@@ -100,10 +108,7 @@ class StudyLoop:
         """The optimiser's next suggestions: a generation, or a few trials per worker."""
         room = evaluator.parallelism if target is None else target - self.store.next_trial_id()
         batch = self.optimizer.generation_size or self.oversubscribe * evaluator.parallelism
-        suggestions = self.optimizer.ask(max(1, min(room, batch)))
-        if not suggestions:
-            raise RuntimeError(f"optimizer {self.optimizer.name!r} proposed nothing; it is waiting on results")
-        return suggestions
+        return self.optimizer.ask(max(1, min(room, batch)))
 
     def pending(self, suggestions: Sequence[Suggestion]) -> dict[int, TrialRecord]:
         """Write the suggestions as pending trials, with the optimiser's state after ``ask``."""
@@ -112,13 +117,15 @@ class StudyLoop:
         for i, s in enumerate(suggestions):
             text = self.space.canonical_json(self.space.to_config(s.genome))  # validated: types and bounds hold
             rows.append({"trial_id": first + i, "generation": s.generation, "config": text, "genome": s.genome,
-                         "config_hash": text_hash(text), "parents": s.parents, "seed": trial_seed(self.seed, first + i)})
+                         "config_hash": text_hash(text), "parents": s.parents, "seed": trial_seed(self.seed, first + i),
+                         "fidelity": s.fidelity, "warm_start": s.warm_start})
         self.untold = [r["trial_id"] for r in rows]
         self.store.add_pending(rows, self.checkpoint_state())
         now = time.time()
         return {r["trial_id"]: TrialRecord(r["trial_id"], r["generation"], "pending", json.loads(r["config"]),
                                            list(r["genome"]), r["config_hash"], tuple(r["parents"]), r["seed"],
-                                           None, {}, None, now, None, None) for r in rows}
+                                           None, {}, None, now, None, None, r["fidelity"], r["warm_start"])
+                for r in rows}
 
     def reuse(self, pending: list[TrialRecord], records: dict[int, TrialRecord], callbacks: list,
               study: Any) -> tuple[list[TrialRecord], list[TrialRecord]]:
@@ -128,26 +135,51 @@ class StudyLoop:
         trials to evaluate and their twins later in the batch (to reuse once those are
         done). Off by default: with it, a repeated configuration is not re-measured under
         its own seed."""
-        done = self.store.done_by_hash([r.config_hash for r in pending])
+        # only whole trials are interchangeable: not a rung of Hyperband, not a continued one
+        whole = [r for r in pending if r.fidelity is None and r.warm_start is None]
+        done = self.store.done_by_hash([r.config_hash for r in whole])
         now = time.time()
         hits = [TrialOutcome(r.trial_id, "done", done[r.config_hash].values,
                              {**done[r.config_hash].metrics, "cached_from": done[r.config_hash].trial_id}, None, now, now)
-                for r in pending if r.config_hash in done]
-        self.record(hits, records, callbacks, study)
-        first: dict[str, TrialRecord] = {}
-        twins = []
+                for r in whole if r.config_hash in done]
+        hit_ids = {o.trial_id for o in hits}
+        self.record(hits, records, callbacks, study)  # (empties hits)
+        seen: set[str] = set()
+        run, twins = [], []
         for r in pending:
-            if r.config_hash in done:
+            if r.trial_id in hit_ids:
                 continue
-            if r.config_hash in first:
-                twins.append(r)
-            else:
-                first[r.config_hash] = r
-        return list(first.values()), twins
+            if r.fidelity is None and r.warm_start is None:
+                if r.config_hash in seen:
+                    twins.append(r)
+                    continue
+                seen.add(r.config_hash)
+            run.append(r)
+        return run, twins
 
     def task(self, record: TrialRecord) -> TrialTask:
-        """What a worker needs to run a pending trial."""
-        return TrialTask(record.trial_id, record.config, record.seed, str(self.store.directory))
+        """What a worker needs to run a pending trial: its configuration and seed, its
+        fidelity and warm start, whether to keep a checkpoint (for an optimiser that
+        continues trials), and the stopping rule with what it compares against."""
+        return TrialTask(record.trial_id, record.config, record.seed, str(self.store.directory),
+                         fidelity=record.fidelity, warm_start=record.warm_start, stopping=self._stopping_payload,
+                         checkpoint=bool(getattr(self.optimizer, "warm_starts", False)),
+                         metric_names=tuple(m.name for m in self.metrics))
+
+    _stopping_payload: dict | None = None
+
+    def stopping_payload(self, first: int) -> dict:
+        """The stopping rule and the curves it compares a trial against: those of every trial
+        finished (done or pruned) before the batch that starts at trial ``first`` was asked,
+        minimised. The same for every trial of the batch, serially and on Dask."""
+        signs = [1.0 if m.direction == "minimize" else -1.0 for m in self.metrics]
+        history = []
+        for record in self.store.trials_before(first, ("done", "pruned")):
+            curve = record.metrics.get("intermediate") or []
+            history.append([[step, [None if v is None or isinstance(v, str) else sign * v for v, sign in zip(point, signs)]]
+                            for step, point in curve])
+        return {"rule": self.stopping, "metrics": [m.name for m in self.metrics],
+                "directions": [m.direction for m in self.metrics], "history": history}
 
     def evaluate(self, objective: Callable, evaluator: Any, tasks: Sequence[TrialTask], deadline: float | None,
                  records: dict[int, TrialRecord], callbacks: list, study: Any) -> None:
@@ -188,9 +220,10 @@ class StudyLoop:
     def observation(self, record: TrialRecord) -> Observation:
         """A trial as the optimiser sees it: minimised values, None when it failed."""
         values = None
-        if record.status == "done":
+        if record.status in ("done", "pruned") and record.values is not None:
             values = tuple(to_minimization([record.values], [m.direction for m in self.metrics])[0])
-        return Observation(record.trial_id, record.genome, values, record.generation, record.parents)
+        return Observation(record.trial_id, record.genome, values, record.generation, record.parents,
+                           status=record.status, fidelity=record.fidelity, warm_start=record.warm_start)
 
     def checkpoint_state(self) -> dict:
         """What resumes the loop exactly: the optimiser's whole state and the open batch."""

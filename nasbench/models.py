@@ -9,20 +9,24 @@
 * MLP (seed 003): ``n_layers`` hidden layers of ``n_neurons`` with one of six
   activations and dropout.
 
-A configuration that cannot be built (pooling shrinks the input to nothing)
-raises :class:`InvalidArchitecture`, which a study records as a failed trial.
+A configuration that cannot be built (pooling shrinks the input to nothing, a
+layer width is missing or below 1) raises :class:`InvalidArchitecture`, which a
+study records as a failed trial. :func:`size_bounds` gives the most parameters
+and MACs any configuration of a space has (for a reference point).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
 __all__ = ["InvalidArchitecture", "build_model", "build_cnn", "build_mlp", "count_parameters", "count_macs",
-           "reference_models", "ACTIVATIONS"]
+           "largest_configs", "size_bounds", "reference_models", "ACTIVATIONS", "STRUCTURE_KEYS"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "tanh": nn.Tanh,
                "sigmoid": nn.Sigmoid}
@@ -32,9 +36,31 @@ class InvalidArchitecture(ValueError):
     """A configuration that describes no valid network; the message says why."""
 
 
-def _per_layer(config: Mapping[str, Any], shared: str, prefix: str, n: int) -> list[int]:
-    """Layer widths from ``prefix_1..n`` when present, else the shared key."""
-    return [int(config.get(f"{prefix}_{i + 1}", config.get(shared, 0))) for i in range(n)]
+def _per_layer(config: Mapping[str, Any], shared: str, prefix: str, n: int, architecture: str) -> list[int]:
+    """Layer widths from ``prefix_1..n`` when present, else the shared key; a width that
+    is missing or below 1 describes no network."""
+    widths = []
+    for i in range(1, n + 1):
+        key = f"{prefix}_{i}" if f"{prefix}_{i}" in config else shared
+        if key not in config:
+            raise InvalidArchitecture(f"configuration lacks {shared!r} (or '{prefix}_{i}'), "
+                                      f"which a {architecture} needs")
+        widths.append(_at_least(config, key, 1))
+    return widths
+
+
+def _at_least(config: Mapping[str, Any], key: str, low: int, default: int | None = None) -> int:
+    """``int(config[key])`` (or the default when absent), which must be >= ``low``."""
+    value = int(config[key]) if key in config else default
+    if value < low:
+        raise InvalidArchitecture(f"{key} must be >= {low}, got {value}")
+    return value
+
+
+def _require(config: Mapping[str, Any], keys: Sequence[str], architecture: str) -> None:
+    missing = [k for k in keys if k not in config]
+    if missing:
+        raise InvalidArchitecture(f"configuration lacks {', '.join(map(repr, missing))}, which a {architecture} needs")
 
 
 def build_cnn(config: Mapping[str, Any], input_shape: Sequence[int], n_outputs: int) -> nn.Sequential:
@@ -42,17 +68,19 @@ def build_cnn(config: Mapping[str, Any], input_shape: Sequence[int], n_outputs: 
     dims = len(input_shape) - 1
     if dims not in (1, 2):
         raise InvalidArchitecture(f"a CNN needs inputs of shape (C, H, W) or (C, L), got {tuple(input_shape)}")
+    _require(config, ["n_conv_layers"], "cnn")
     conv, norm, pool = (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d) if dims == 2 else (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d)
-    n_conv = int(config["n_conv_layers"])
-    kernel = int(config.get("kernel_size", 3))
+    n_conv = _at_least(config, "n_conv_layers", 0)
+    kernel = _at_least(config, "kernel_size", 1, default=3)
     channels, spatial = int(input_shape[0]), list(input_shape[1:])
     layers: list[nn.Module] = []
-    for width in _per_layer(config, "n_filters", "filters", n_conv):
+    for width in _per_layer(config, "n_filters", "filters", n_conv, "cnn"):
         layers += [conv(channels, width, kernel, padding=kernel // 2, bias=not config.get("batch_norm", False))]
         if config.get("batch_norm", False):
             layers.append(norm(width))
         layers += [nn.ReLU(inplace=True), pool(2)]
-        channels, spatial = width, [s // 2 for s in spatial]
+        # the convolution's output size (its input size for odd kernels), halved by the pooling
+        channels, spatial = width, [(s + 2 * (kernel // 2) - kernel + 1) // 2 for s in spatial]
         if min(spatial) < 1:
             raise InvalidArchitecture(f"{n_conv} pooled conv layers shrink a {'x'.join(map(str, input_shape[1:]))} "
                                       "input to nothing; use fewer conv layers or larger images (image_size)")
@@ -61,13 +89,18 @@ def build_cnn(config: Mapping[str, Any], input_shape: Sequence[int], n_outputs: 
         features = channels
     else:
         layers.append(nn.Flatten())
-        features = channels * int(torch.tensor(spatial).prod())
-    return nn.Sequential(*layers, *_head(config, features, n_outputs, nn.ReLU))
+        features = channels * math.prod(spatial)
+    return nn.Sequential(*layers, *_head(config, features, n_outputs, nn.ReLU, "cnn"))
 
 
-def _head(config: Mapping[str, Any], features: int, n_outputs: int, activation: type[nn.Module]) -> list[nn.Module]:
-    n_fc = int(config.get("n_fc_layers", config.get("n_layers", 1)))
-    widths = _per_layer(config, "n_fc_neurons" if "n_fc_neurons" in config else "n_neurons", "fc_neurons", n_fc)
+def _head(config: Mapping[str, Any], features: int, n_outputs: int, activation: type[nn.Module],
+          architecture: str) -> list[nn.Module]:
+    n_fc = _at_least(config, "n_fc_layers" if "n_fc_layers" in config else "n_layers", 0, default=1)
+    if "n_fc_neurons" in config or "n_neurons" in config:
+        shared = "n_fc_neurons" if "n_fc_neurons" in config else "n_neurons"
+    else:  # name the key this architecture's presets use
+        shared = "n_fc_neurons" if architecture == "cnn" else "n_neurons"
+    widths = _per_layer(config, shared, "fc_neurons", n_fc, architecture)
     dropout = float(config.get("dropout", 0.0))
     layers: list[nn.Module] = []
     for width in widths:
@@ -83,8 +116,8 @@ def build_mlp(config: Mapping[str, Any], input_shape: Sequence[int], n_outputs: 
     name = config.get("activation", "relu")
     if name not in ACTIVATIONS:
         raise InvalidArchitecture(f"activation {name!r} unknown; use one of {sorted(ACTIVATIONS)}")
-    features = int(torch.tensor(list(input_shape)).prod())
-    return nn.Sequential(nn.Flatten(), *_head(config, features, n_outputs, ACTIVATIONS[name]))
+    features = math.prod(input_shape)
+    return nn.Sequential(nn.Flatten(), *_head(config, features, n_outputs, ACTIVATIONS[name], "mlp"))
 
 
 def build_model(config: Mapping[str, Any], input_shape: Sequence[int], n_outputs: int,
@@ -96,10 +129,7 @@ def build_model(config: Mapping[str, Any], input_shape: Sequence[int], n_outputs
         raise ValueError(f"architecture must be 'cnn' or 'mlp', got {architecture!r}")
     if n_outputs < 1:
         raise ValueError(f"n_outputs must be >= 1, got {n_outputs}")
-    try:
-        return (build_cnn if architecture == "cnn" else build_mlp)(config, input_shape, n_outputs)
-    except KeyError as exc:
-        raise InvalidArchitecture(f"configuration lacks {exc}, which a {architecture} needs") from None
+    return (build_cnn if architecture == "cnn" else build_mlp)(config, input_shape, n_outputs)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -121,6 +151,93 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
     finally:
         model.train(was_training)
     return int(counter.get_total_flops() // 2)
+
+
+# --- the largest model of a space ------------------------------------------------------------
+#: Parameters that choose the structure of a network (enumerated by :func:`largest_configs`).
+STRUCTURE_KEYS = ("n_conv_layers", "kernel_size", "batch_norm", "global_avg_pooling", "n_fc_layers", "n_layers")
+_WIDTH_KEYS = ("n_filters", "n_fc_neurons", "n_neurons")
+_WIDTH_PREFIXES = ("filters_", "fc_neurons_")
+_MAX_STRUCTURES = 4096
+
+
+def _is_width(name: str) -> bool:
+    return name in _WIDTH_KEYS or name.startswith(_WIDTH_PREFIXES)
+
+
+def _structure_choices(p: Any) -> list:
+    from .space import Boolean, Categorical, Integer
+
+    if isinstance(p, Integer):
+        return list(range(p.low, p.high + 1))
+    if isinstance(p, (Categorical, Boolean)):
+        return list(p.choices) if isinstance(p, Categorical) else [False, True]
+    raise ValueError(f"{p.name} chooses a network's structure, so it must be an int, categorical or bool "
+                     f"parameter to bound the model size; got a {type(p).__name__}")
+
+
+def _widest(p: Any) -> Any:
+    from .space import Categorical
+
+    return max(p.choices) if isinstance(p, Categorical) else p.high
+
+
+def _structures(space: Any) -> Iterator[dict[str, Any]]:
+    """Every combination of the space's structural choices, every width at its maximum and
+    every other parameter at its default (dropout, activations and the like add no parameters)."""
+    base = [_widest(p) if _is_width(p.name) else p.default for p in space]
+    structural = [(i, _structure_choices(p)) for i, p in enumerate(space) if p.name in STRUCTURE_KEYS]
+    if math.prod(len(c) for _, c in structural) > _MAX_STRUCTURES:
+        raise ValueError(f"the space has more than {_MAX_STRUCTURES} network structures to search for the largest "
+                         "model; narrow its structural parameters or give reference_point=... explicitly")
+    for combo in itertools.product(*(c for _, c in structural)):
+        genome = list(base)
+        for (i, _), value in zip(structural, combo):
+            genome[i] = value
+        yield space.to_config(genome)
+
+
+def largest_configs(space: Any, input_shape: Sequence[int], n_outputs: int,
+                    architecture: str | None = None) -> dict[str, dict[str, Any]]:
+    """The configurations of ``space`` with the most parameters and with the most MACs.
+
+    Why this is the maximum over the whole space: for a fixed structure (numbers of
+    layers, kernel size, batch-norm, global pooling) the spatial sizes depend only on the
+    input shape and the pooled conv layers, and every parameter and MAC term (conv
+    ``in * out * k^d``, its bias or batch-norm ``out``, linear ``in * out + out``) is a
+    product of non-negative factors, each nondecreasing in every width. So the widest
+    configuration of each structure is that structure's largest, and an exhaustive search
+    over the few structures finds the largest of all. Models are built on the meta device
+    (shapes only), so even 10^8-parameter candidates cost no memory.
+    """
+    best: dict[str, tuple[int, dict[str, Any]]] = {}
+    for config in _structures(space):
+        try:
+            with torch.device("meta"):
+                model = build_model(config, input_shape, n_outputs, architecture)
+        except InvalidArchitecture:
+            continue
+        sizes = {"n_params": count_parameters(model), "macs": count_macs(model, input_shape)}
+        for key, value in sizes.items():
+            if key not in best or value > best[key][0]:
+                best[key] = (value, config)
+    if not best:
+        raise InvalidArchitecture(f"no configuration of space {space.name!r} builds for inputs of shape "
+                                  f"{tuple(input_shape)}; use fewer conv layers or larger images (image_size)")
+    return {key: config for key, (_, config) in best.items()}
+
+
+def size_bounds(space: Any, input_shape: Sequence[int], n_outputs: int,
+                architecture: str | None = None) -> dict[str, int]:
+    """The most parameters and the most MACs any configuration of ``space`` has (attained
+    by :func:`largest_configs`): a true upper bound, unlike ``space.largest()``, whose
+    extra pooling shrinks the fully connected layers."""
+    sizes = {}
+    for key, config in largest_configs(space, input_shape, n_outputs, architecture).items():
+        with torch.device("meta"):
+            model = build_model(config, input_shape, n_outputs, architecture)
+        sizes[key] = count_parameters(model) if key == "n_params" else count_macs(model, input_shape)
+    return sizes
 
 
 @lru_cache(maxsize=None)

@@ -4,7 +4,9 @@ An objective is a callable ``objective(config, seed) -> {metric: value}`` with
 a tuple of :class:`Metric` saying which values are optimised and in which
 direction. This module has the cheap synthetic problems with known Pareto fronts
 (ZDT1-3, Zitzler, Deb & Thiele 2000; DTLZ2, Deb et al. 2002) for testing the
-optimisers; training-based objectives join them later.
+optimisers, and :class:`TrainingObjective`, the recipe of a NAS/HPO study. An
+objective may carry ``space``, ``metrics`` and ``reference_point``, and a
+``spec()`` to be rebuilt from; nothing here tests for its concrete class.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import copy
 import importlib
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import __version__
 from .hypervolume import pareto_front as _nondominated
 from .space import Float, SearchSpace, preset
 
 __all__ = ["Metric", "Problem", "ZDT1", "ZDT2", "ZDT3", "DTLZ2", "PROBLEMS", "problem", "objective_from_spec",
-           "objective_spec", "parse_metrics", "TrainingObjective", "TRAINING_METRICS"]
+           "objective_spec", "parse_metrics", "TrainingObjective", "TRAINING_METRICS", "SPEC_KINDS"]
 
 DIRECTIONS = ("minimize", "maximize")
 
@@ -180,11 +184,19 @@ class DTLZ2(Problem):
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-PROBLEMS: dict[str, Callable[..., Problem]] = {"zdt1": ZDT1, "zdt2": ZDT2, "zdt3": ZDT3, "dtlz2": DTLZ2}
+def _learning_curve(**params: Any) -> Problem:
+    from .problems import LearningCurveProblem  # problems.py builds on this module
+
+    return LearningCurveProblem(**params)
+
+
+PROBLEMS: dict[str, Callable[..., Problem]] = {"zdt1": ZDT1, "zdt2": ZDT2, "zdt3": ZDT3, "dtlz2": DTLZ2,
+                                               "learning_curve": _learning_curve}
 
 
 def problem(name: str, **params: Any) -> Problem:
-    """A synthetic problem by name: ``zdt1``, ``zdt2``, ``zdt3``, ``dtlz2``."""
+    """A synthetic problem by name: ``zdt1``, ``zdt2``, ``zdt3``, ``dtlz2``, and the
+    multi-fidelity ``learning_curve`` (:mod:`nasbench.problems`)."""
     if name not in PROBLEMS:
         raise ValueError(f"unknown problem {name!r}; use one of {sorted(PROBLEMS)}")
     return PROBLEMS[name](**params)
@@ -206,18 +218,77 @@ def _training_metric_direction(name: str) -> str:
     raise ValueError(f"unknown training metric {name!r}; use one of {sorted(TRAINING_METRICS)} or 'val_topK_accuracy'")
 
 
+def _shown(value: Any) -> str:
+    kind = type(value).__name__
+    return f"{value!r} ({'an' if kind[0] in 'aeiou' else 'a'} {kind})"
+
+
+def _check_int(name: str, value: Any, low: int, none: str = " (or None)") -> int | None:
+    """``value`` as an int >= ``low``, or None; a one-line ValueError otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer >= {low}{none}, got {_shown(value)}; pass an int")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}{none}, got {value}")
+    return int(value)
+
+
+def _check_fraction(name: str, value: Any, low_open: bool) -> float:
+    """``value`` as a float in [0, 1) (or (0, 1) when ``low_open``)."""
+    interval = "(0, 1)" if low_open else "[0, 1)"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number in {interval}, got {_shown(value)}; pass a float")
+    if not (0 < value < 1 if low_open else 0 <= value < 1):
+        raise ValueError(f"{name} must be a number in {interval}, got {value}")
+    return float(value)
+
+
+def _protocol(protocol: Any):
+    """A :class:`~nasbench.training.TrainConfig` from one, a dict of its fields, or None."""
+    from dataclasses import fields
+
+    from .training import TrainConfig
+
+    if protocol is None or isinstance(protocol, TrainConfig):
+        return protocol or TrainConfig()
+    if not isinstance(protocol, Mapping):
+        raise ValueError(f"protocol must be a TrainConfig or a dict of its fields, got {_shown(protocol)}")
+    known = [f.name for f in fields(TrainConfig)]
+    unknown = sorted(set(protocol) - set(known))
+    if unknown:
+        raise ValueError(f"protocol has unknown keys {unknown}; use some of {known}")
+    return TrainConfig(**protocol)
+
+
+def _check_dataset(name: Any, root: str) -> str:
+    from .data import dataset_names
+
+    names = dataset_names(root)
+    if name not in names:
+        raise ValueError(f"unknown dataset {name!r}: use one of {names}, or put images in "
+                         f"{Path(root) / str(name)}/<class>/<image> (ImageFolder layout)")
+    return name
+
+
 class TrainingObjective:
-    """Train the network a configuration describes and score it.
+    """Train the network a configuration describes and score it: a recipe of data, space,
+    protocol and metrics.
 
     Ties a dataset (:func:`nasbench.data.load_dataset`), a search space (a preset
     name or a :class:`SearchSpace`), a training protocol
     (:class:`nasbench.training.TrainConfig`, whose defaults the configuration's own
     hyperparameters override) and the metrics to optimise. ``folds`` > 1 scores by
     stratified k-fold cross-validation (seed 000: 3), else a holdout split of
-    ``val_fraction``. ``fidelity`` (epochs) caps ``max_epochs`` for multi-fidelity
-    optimisers. ``save_weights`` writes each trial's weights to
-    ``<study>/models/trial_<id>.pt``, reloadable with ``torch.load(..., weights_only=True)``
-    (see :func:`nasbench.training.load_trial_model`).
+    ``val_fraction``. ``fidelity`` (epochs) caps ``max_epochs``; a trial's own fidelity
+    (Hyperband's rung, PBT's step) overrides it. A trial that warm-starts from another
+    (a promotion, PBT's exploit) continues that trial's checkpoint from its fidelity
+    when ``continue_trials`` (the default), else retrains from scratch. Each epoch's
+    validation scores go to :meth:`nasbench.evaluators.TrialTask.report`, where the
+    study's stopping rule may end the trial. ``save_weights`` writes each trial's weights to the study's ``models/``
+    (:func:`nasbench.store.write_weights`), reloadable with
+    :func:`nasbench.training.load_trial_model`. The scoring itself is
+    :func:`nasbench.training.score`; :attr:`reference_point` bounds the metrics.
 
     Examples: seed 000 ``metrics={"val_top3_accuracy": "maximize", "n_params": "minimize"}``,
     ``folds=3``; seed 003 ``dataset="sinewave", space="mlp", metrics=["val_mse"]``;
@@ -229,25 +300,30 @@ class TrainingObjective:
                  fidelity: int | None = None, image_size: int | None = None, n_samples: int | None = None,
                  root: str = "data", data_seed: int = 0, architecture: str | None = None,
                  save_weights: bool = False, report_test: bool = False, test_fraction: float = 0.0,
-                 threads: int | None = None) -> None:
-        from .training import TrainConfig
-
-        self.dataset, self.image_size, self.n_samples, self.root = dataset, image_size, n_samples, str(root)
+                 threads: int | None = None, continue_trials: bool = True) -> None:
+        self.root = str(root)
+        self.dataset, self.image_size, self.n_samples = _check_dataset(dataset, self.root), image_size, n_samples
+        if not isinstance(space, (str, SearchSpace)):
+            raise ValueError(f"space must be a preset name such as 'jahs_cnn' or a SearchSpace, got {_shown(space)}")
         self.space_name = space if isinstance(space, str) else None
         self.space = preset(space) if isinstance(space, str) else space
-        self.protocol = TrainConfig(**protocol) if isinstance(protocol, Mapping) else (protocol or TrainConfig())
-        if folds is not None and (int(folds) != folds or folds < 2):
-            raise ValueError(f"folds must be an integer >= 2 (or None for a holdout split), got {folds}")
-        if fidelity is not None and fidelity < 1:
-            raise ValueError(f"fidelity (epochs) must be >= 1, got {fidelity}")
-        self.folds, self.val_fraction, self.fidelity = folds, float(val_fraction), fidelity
-        self.data_seed, self.architecture, self.threads = int(data_seed), architecture, threads
+        self.protocol = _protocol(protocol)
+        self.folds = _check_int("folds", folds, 2, " (or None for a holdout split)")
+        self.fidelity = _check_int("fidelity (epochs)", fidelity, 1)
+        self.val_fraction = _check_fraction("val_fraction", val_fraction, low_open=True)
+        self.test_fraction = _check_fraction("test_fraction", test_fraction, low_open=False)
+        if architecture not in (None, "cnn", "mlp"):
+            raise ValueError(f"architecture must be 'cnn', 'mlp' or None, got {architecture!r}")
+        self.data_seed, self.architecture = int(data_seed), architecture
+        self.threads = _check_int("threads", threads, 1)
         self.save_weights, self.report_test = bool(save_weights), bool(report_test)
-        if not 0 <= test_fraction < 1:
-            raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
-        self.test_fraction = float(test_fraction)
+        if not isinstance(continue_trials, bool):
+            raise ValueError(f"continue_trials must be True (continue a warm start's checkpoint) or False "
+                             f"(retrain from scratch), got {continue_trials!r}")
+        self.continue_trials = continue_trials
         self.metrics = self._metrics(metrics)
         self._data = None
+        self._bounds: dict[str, int] | None = None
 
     def _metrics(self, metrics: Any) -> tuple[Metric, ...]:
         if metrics is None:
@@ -281,10 +357,38 @@ class TrainingObjective:
             self._data = data
         return self._data
 
+    def _n_outputs(self) -> int:
+        data = self.data
+        return data.n_classes if data.task == "classification" else int(data.y.shape[1])
+
+    @property
+    def reference_point(self) -> tuple[float, ...]:
+        """A reference point fixed before the search, in the metrics' own units (jahs_bench_201
+        issue 19: not the worst observed point): 0 for accuracies, 1 for errors, 1.1 x the
+        space's largest ``n_params`` / ``macs`` (:func:`nasbench.models.size_bounds`)."""
+        point = []
+        for m in self.metrics:
+            if m.name in ("n_params", "macs"):
+                point.append(1.1 * self._size_bounds()[m.name])
+            elif m.name.endswith("accuracy"):
+                point.append(0.0)
+            elif m.name.endswith("error"):
+                point.append(1.0)
+            else:
+                raise ValueError(f"metric {m.name!r} has no fixed worst value; give reference_point=... explicitly")
+        return tuple(point)
+
+    def _size_bounds(self) -> dict[str, int]:
+        if self._bounds is None:
+            from .models import size_bounds
+
+            self._bounds = size_bounds(self.space, self.data.input_shape, self._n_outputs(), self.architecture)
+        return self._bounds
+
     def with_fidelity(self, epochs: int) -> "TrainingObjective":
         """A copy that trains for at most ``epochs`` epochs."""
         other = copy.copy(self)
-        other.fidelity = int(epochs)
+        other.fidelity = _check_int("fidelity (epochs)", epochs, 1)
         return other
 
     # --- evaluation --------------------------------------------------------------------
@@ -293,71 +397,72 @@ class TrainingObjective:
         return scores
 
     def evaluate_trial(self, task) -> dict[str, Any]:
-        """As ``__call__``, saving the weights under the study directory when asked."""
-        scores, results = self._train(task.config, task.seed)
-        if self.save_weights and task.directory:
-            self._save(Path(task.directory) / "models" / f"trial_{task.trial_id:06d}.pt", task.config, results)
+        """As ``__call__``, at the trial's fidelity, continuing its warm start's checkpoint,
+        reporting each epoch, and saving the weights under the study directory when asked
+        (``save_weights``) or needed (``task.checkpoint``: a later trial may continue them)."""
+        from .store import write_weights
+
+        fidelity = task.fidelity if task.fidelity is not None else self.fidelity
+        start = self._warm_start(task)
+        scores, results = self._train(task.config, task.seed, fidelity=fidelity, start=start,
+                                      report=task.report)
+        if (self.save_weights or task.checkpoint) and task.directory:
+            write_weights(task.directory, task.trial_id,
+                          {**self._weights(task.config, results), "fidelity": max(r.epochs for r in results)})
         return scores
 
-    def _train(self, config: Mapping[str, Any], seed: int):
+    def _warm_start(self, task) -> tuple[list, int] | None:
+        """The checkpoint a warm-started trial continues: (weights per fold, epochs trained)."""
+        if task.warm_start is None or not self.continue_trials:
+            return None
+        from .store import read_weights
+
+        if not task.directory:
+            raise ValueError("a warm-started trial needs the study directory to read its checkpoint from")
+        payload = read_weights(task.directory, task.warm_start)
+        return payload["state_dicts"], int(payload.get("fidelity", 0))
+
+    def _train(self, config: Mapping[str, Any], seed: int, *, fidelity: int | None = None,
+               start: tuple[list, int] | None = None, report: Callable | None = None):
         from dataclasses import replace
 
-        from .models import build_model, count_macs
-        from .training import TrainConfig, cross_validate, holdout, resolve_device, set_threads
+        from .models import InvalidArchitecture, build_model, count_macs
+        from .training import TrainConfig, limit_threads, score
 
-        set_threads(self.threads)
-        data = self.data
+        data, n_out = self.data, self._n_outputs()
         cfg = TrainConfig.from_config(config, **self.protocol.to_dict())
-        if self.fidelity is not None:
-            cfg = replace(cfg, max_epochs=min(cfg.max_epochs, self.fidelity))
-        n_out = data.n_classes if data.task == "classification" else int(data.y.shape[1])
+        fidelity = self.fidelity if fidelity is None else fidelity
+        if fidelity is not None:
+            cfg = replace(cfg, max_epochs=min(cfg.max_epochs, fidelity))
 
         def factory():
             return build_model(config, data.input_shape, n_out, self.architecture)
 
-        model = factory()  # an impossible architecture fails here, before any training
-        if self.folds:
-            mean, results = cross_validate(factory, data, cfg, folds=self.folds, seed=seed, split_seed=self.data_seed)
-        else:
-            mean, results = holdout(factory, data, cfg, seed=seed, val_fraction=self.val_fraction,
-                                    split_seed=self.data_seed)
-        scores: dict[str, Any] = dict(mean)  # train_loss, val_loss, val_accuracy, val_topK_accuracy / val_mse
-        if data.task == "classification":
-            scores["val_error"] = 1.0 - scores["val_accuracy"]
-        scores.update(n_params=results[0].n_params, macs=count_macs(model, data.input_shape),
-                      train_time=sum(r.train_time for r in results), epochs=[r.epochs for r in results],
-                      best_epoch=[r.best_epoch for r in results],
-                      learning_curves=[r.learning_curve for r in results], device=str(resolve_device(cfg.device)))
-        if self.report_test:
-            scores.update(self._test_scores(factory, results[0], cfg))
-        return scores, results
+        on_epoch = None
+        if report is not None:
+            model = factory()
+            size = {"n_params": sum(p.numel() for p in model.parameters()), "macs": count_macs(model, data.input_shape)}
 
-    def _test_scores(self, factory, result, cfg) -> dict[str, float]:
-        from .training import evaluate
+            def on_epoch(epoch: int, scores: dict) -> None:
+                values = {**size, **{k: v for k, v in scores.items() if k.startswith("val_")}}
+                if "val_accuracy" in values:
+                    values["val_error"] = 1.0 - values["val_accuracy"]
+                report(epoch, values)
 
-        test = self.data.test
-        if test is None:
-            raise ValueError(f"dataset {self.dataset!r} has no separate test set; set test_fraction=0.2 "
-                             "(or report_test=False)")
-        model = factory()
-        model.load_state_dict(result.state_dict)
-        scores = evaluate(model, test.x, test.y, test.task, top_k=cfg.top_k, amp=False)
-        if test.task == "regression":
-            return {"test_mse": scores["mse"]}
-        return {"test_accuracy": scores["accuracy"], "test_error": 1.0 - scores["accuracy"]}
+        states, start_epoch = start if start is not None else (None, 0)
+        if states is not None and len(states) != (self.folds or 1):
+            raise InvalidArchitecture(f"the warm start's checkpoint has {len(states)} fold(s), this protocol "
+                                      f"{self.folds or 1}; continue trials of the same protocol")
+        with limit_threads(self.threads):
+            return score(factory, data, cfg, folds=self.folds, val_fraction=self.val_fraction, seed=seed,
+                         split_seed=self.data_seed, report_test=self.report_test, initial_states=states,
+                         start_epoch=min(start_epoch, cfg.max_epochs), on_epoch=on_epoch)
 
-    def _save(self, path: Path, config: Mapping[str, Any], results) -> None:
-        import torch
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = self.data
-        payload = {"config": dict(config), "architecture": self.architecture or "",
-                   "input_shape": list(data.input_shape),
-                   "n_outputs": data.n_classes if data.task == "classification" else int(data.y.shape[1]),
-                   "state_dicts": [r.state_dict for r in results]}
-        tmp = path.with_suffix(".tmp")
-        torch.save(payload, tmp)
-        tmp.replace(path)  # atomic: a killed trial leaves no half-written file
+    def _weights(self, config: Mapping[str, Any], results) -> dict:
+        """What :func:`nasbench.training.load_trial_model` needs to rebuild the trial's model."""
+        return {"config": dict(config), "architecture": self.architecture or "",
+                "input_shape": list(self.data.input_shape), "n_outputs": self._n_outputs(),
+                "state_dicts": [r.state_dict for r in results]}
 
     def spec(self) -> dict:
         return {"training": {
@@ -366,7 +471,8 @@ class TrainingObjective:
             "folds": self.folds, "val_fraction": self.val_fraction, "fidelity": self.fidelity,
             "image_size": self.image_size, "n_samples": self.n_samples, "root": self.root,
             "data_seed": self.data_seed, "architecture": self.architecture, "save_weights": self.save_weights,
-            "report_test": self.report_test, "test_fraction": self.test_fraction, "threads": self.threads}}
+            "report_test": self.report_test, "test_fraction": self.test_fraction, "threads": self.threads,
+            "continue_trials": self.continue_trials}}
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> "TrainingObjective":
@@ -375,14 +481,24 @@ class TrainingObjective:
         return cls(space=space if isinstance(space, str) else SearchSpace.from_dict(space), **spec)
 
 
+#: The kinds of objective spec :func:`objective_from_spec` rebuilds.
+SPEC_KINDS = ("problem", "training", "callable")
+
+
 def objective_spec(objective: Callable) -> dict | None:
     """How to rebuild ``objective`` in another process (``nasbench resume``), or None.
 
-    Problems rebuild from their name and parameters; a module-level function
+    An objective with a ``spec()`` method is rebuilt from it (problems from their name
+    and parameters, training objectives from their recipe); a module-level function
     from its import path; anything else (a lambda, a notebook function) cannot.
     """
-    if isinstance(objective, (Problem, TrainingObjective)):
-        return objective.spec()
+    spec = getattr(objective, "spec", None)
+    if callable(spec):
+        described = spec()
+        if not isinstance(described, Mapping):
+            raise ValueError(f"{type(objective).__name__}.spec() must return a dict such as "
+                             f"{{'problem': 'zdt1', 'params': {{}}}}, got {_shown(described)}")
+        return dict(described)
     module, qualname = getattr(objective, "__module__", None), getattr(objective, "__qualname__", "")
     if module and module != "__main__" and "<" not in qualname and "." not in qualname:
         return {"callable": f"{module}:{qualname}"}
@@ -398,6 +514,9 @@ def objective_from_spec(spec: Mapping[str, Any] | None) -> Callable:
         return problem(spec["problem"], **spec.get("params", {}))
     if "training" in spec:
         return TrainingObjective.from_spec(spec["training"])
+    if "callable" not in spec:
+        raise ValueError(f"this study's objective of kind {sorted(spec)} is unknown to nasbench {__version__} "
+                         f"(it rebuilds {list(SPEC_KINDS)}); upgrade nasbench or pass objective=... to Study.load")
     module, _, name = spec["callable"].partition(":")
     try:
         return getattr(importlib.import_module(module), name)

@@ -3,7 +3,8 @@ seaborn (static). Titles, axis labels with units, colour by generation or method
 
 Call :func:`setup_notebook` once in a notebook: it selects the renderer
 ``plotly_mimetype+notebook``, which inlines plotly.js once so HTML reports work
-offline, and keeps JupyterLab's interactive view.
+offline, and keeps JupyterLab's interactive view. A figure is drawn from the
+data it is handed; what watches a running study lives in :mod:`nasbench.callbacks`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import plotly.graph_objects as go
 
 __all__ = ["setup_notebook", "pareto_by_generation", "population_over_time", "hypervolume_trace", "coverage",
            "objective_plane", "incumbent_bands", "parallel_coordinates", "hyperparameter_evolution",
-           "coverage_static", "label", "LiveFront", "learning_curves"]
+           "label", "live_front", "learning_curves"]
 
 TEMPLATE = "plotly_white"
 UNITS = {"n_params": "parameters", "macs": "multiply-accumulates", "train_time": "s", "elapsed": "s",
@@ -28,20 +29,13 @@ def setup_notebook() -> None:
     """Plotly renderer for notebooks whose HTML must work offline: plotly.js is put in
     the page once, now, and every figure carries its data."""
     import plotly.io as pio
+    from plotly.offline import init_notebook_mode
 
-    pio.renderers.default = "plotly_mimetype+notebook"
     pio.templates.default = TEMPLATE
-    # put plotly.js in the page now, once (plotly would on the first figure shown, which
-    # may be LiveFront's raw bundle, drawn before the library is there)
-    pio.renderers._activate_pending_renderers()
-
-
-def _mime_bundle(fig: go.Figure) -> dict:
-    """What the renderer shows, without putting plotly.js in the page again."""
-    import plotly.io as pio
-
-    return {"application/vnd.plotly.v1+json": {**fig.to_plotly_json(), "config": {}},
-            "text/html": pio.to_html(fig, include_plotlyjs=False, full_html=False)}
+    # selects "plotly_mimetype+notebook" and puts plotly.js in the page now, once (plotly
+    # would on the first figure shown, which may be LiveFront's raw bundle, drawn before
+    # the library is there)
+    init_notebook_mode(connected=False)
 
 
 def label(name: str) -> str:
@@ -174,42 +168,15 @@ def hyperparameter_evolution(info: pd.DataFrame, title: str = "Hyperparameter ev
     return fig
 
 
-def coverage_static(info: pd.DataFrame):
-    """The coverage as a static seaborn figure (for papers and PDFs)."""
-    import seaborn as sns
-
-    grid = sns.catplot(data=info, x="label", y="count", col="parameter", col_wrap=4, kind="bar", sharex=False,
-                       height=2.4, color="#4c72b0")
-    grid.set_xticklabels(rotation=60, fontsize=6)
-    grid.set_axis_labels("", "trials")
-    return grid
-
-
-class LiveFront:
-    """A study callback that redraws the current Pareto front in the notebook every
-    ``every`` trials (JupyterLab shows it live; a rendered report keeps the last one)."""
-
-    def __init__(self, x: str, y: str, every: int = 4) -> None:
-        self.x, self.y, self.every, self._handle = x, y, every, None
-
-    def __call__(self, study, trial) -> None:
-        if (trial.trial_id + 1) % self.every:
-            return
-        from IPython.display import display
-
-        front = study.pareto_front()
-        fig = px.scatter(front, x=f"values_{self.x}", y=f"values_{self.y}", hover_data=["trial_id", "generation"],
-                         title=f"Live Pareto front after {trial.trial_id + 1} trials",
-                         labels={f"values_{self.x}": label(self.x), f"values_{self.y}": label(self.y)})
-        fig.update_xaxes(type=_log_axis(self.x))
-        fig.update_yaxes(type=_log_axis(self.y))
-        # a raw bundle, so the display id is honoured (displaying the figure object
-        # goes through plotly's show() and appends a new output each time)
-        bundle = _mime_bundle(fig)
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)
+def live_front(front: pd.DataFrame, x: str, y: str, n_trials: int) -> go.Figure:
+    """The Pareto front as it stands after ``n_trials`` trials (drawn by
+    :class:`nasbench.callbacks.LiveFront` while a study runs)."""
+    fig = px.scatter(front, x=f"values_{x}", y=f"values_{y}", hover_data=["trial_id", "generation"],
+                     title=f"Live Pareto front after {n_trials} trials",
+                     labels={f"values_{x}": label(x), f"values_{y}": label(y)})
+    fig.update_xaxes(type=_log_axis(x))
+    fig.update_yaxes(type=_log_axis(y))
+    return fig
 
 
 def learning_curves(info: pd.DataFrame, title: str = "Learning curves") -> go.Figure:

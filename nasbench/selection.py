@@ -33,6 +33,7 @@ __all__ = [
     "sel_tournament_pressure",
     "sel_fitness_proportional",
     "sel_random",
+    "sel_youngest",
     "ParentSelection",
     "PARENT_SELECTIONS",
 ]
@@ -260,6 +261,23 @@ def sel_fitness_proportional(individuals: Sequence, k: int, rng: np.random.Gener
 def sel_random(individuals: Sequence, k: int, rng: np.random.Generator) -> list:
     """``k`` individuals drawn uniformly with replacement (no selection pressure)."""
     return [individuals[i] for i in rng.integers(len(individuals), size=k)]
+
+
+def sel_youngest(individuals: Sequence, k: int, births: Sequence[float] | None = None) -> list:
+    """The ``k`` youngest individuals, whatever their fitness: the survivor selection of
+    regularised ("aging") evolution (Real et al. 2019; seed 001's "selection of youngest
+    individuals"). ``births``: each one's birth order (larger is younger; the study's trial
+    ids do), by default the input order; equal births: the later one is younger. Returned
+    oldest first."""
+    n = len(individuals)
+    if not 0 <= k <= n:
+        raise ValueError(f"k must be in [0, {n}], got {k}")
+    if births is None:
+        births = range(n)
+    elif len(births) != n:
+        raise ValueError(f"births has {len(births)} entries for {n} individuals; give one per individual")
+    order = np.lexsort((np.arange(n), np.asarray(births, dtype=float)))  # oldest first
+    return [individuals[i] for i in order[n - k:]]
 
 
 # --- the registry of parent selections, as EvolutionConfig names them -----------------------------

@@ -24,7 +24,7 @@ from . import __version__
 __all__ = ["Store", "StoreError", "StudyLocked", "TrialRecord", "SCHEMA_VERSION", "DB_NAME", "MODELS_DIR", "model_path",
            "write_weights", "read_weights"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: trials may be 'pruned' and carry a fidelity and a warm start
 DB_NAME = "study.db"
 #: The writer lock: held (``flock``) by the one process that runs the study.
 LOCK_NAME = "study.lock"
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
     trial_id INTEGER PRIMARY KEY,
     generation INTEGER NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'pruned')),
     config TEXT NOT NULL,
     genome TEXT NOT NULL,
     config_hash TEXT NOT NULL,
@@ -47,7 +47,9 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     created REAL NOT NULL,
     started REAL,
-    finished REAL
+    finished REAL,
+    fidelity INTEGER,
+    warm_start INTEGER
 );
 CREATE INDEX IF NOT EXISTS trials_status ON trials (status);
 CREATE INDEX IF NOT EXISTS trials_config_hash ON trials (config_hash);
@@ -90,6 +92,8 @@ class TrialRecord:
     created: float
     started: float | None
     finished: float | None
+    fidelity: int | None = None
+    warm_start: int | None = None
 
 
 def _dumps(obj: Any) -> str:
@@ -206,6 +210,12 @@ class Store:
             conn.close()
             raise StoreError(f"{db} has no nasbench metadata; it is not a study database")
         store = cls(directory, conn)
+        if version < SCHEMA_VERSION:
+            try:
+                store._migrate(version)
+            except BaseException:
+                store.close()
+                raise
         try:
             store.settings()  # fails now, with the fix, when the stored settings are not readable
         except BaseException:
@@ -215,6 +225,20 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store of an older schema up to this one, in one transaction (a killed
+        migration leaves the old store as it was)."""
+        with self._transaction() as conn:
+            if version < 2:  # 'pruned' in the status check, fidelity and warm_start columns
+                conn.execute("ALTER TABLE trials RENAME TO trials_v1")
+                conn.execute("DROP INDEX IF EXISTS trials_status")
+                conn.execute("DROP INDEX IF EXISTS trials_config_hash")
+                for stmt in filter(str.strip, _SCHEMA.split(";")):
+                    conn.execute(stmt)
+                conn.execute("INSERT INTO trials SELECT *, NULL, NULL FROM trials_v1")
+                conn.execute("DROP TABLE trials_v1")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
     # --- the writer lock -------------------------------------------------------------------
     @contextmanager
@@ -281,11 +305,11 @@ class Store:
                 raise StudyLocked(f"{self.directory}: another process added trials to this study while this one "
                                   "ran; run a study from one process at a time (nasbench resume DIR)")
             conn.executemany(
-                "INSERT INTO trials (trial_id, generation, status, config, genome, config_hash, parents, seed, created)"
-                " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trials (trial_id, generation, status, config, genome, config_hash, parents, seed, created,"
+                " fidelity, warm_start) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r["trial_id"], r["generation"], r["config"] if isinstance(r["config"], str) else _dumps(r["config"]),
-                  _dumps(r["genome"]), r["config_hash"],
-                  _dumps(list(r["parents"])), r["seed"], now) for r in rows])
+                  _dumps(r["genome"]), r["config_hash"], _dumps(list(r["parents"])), r["seed"], now,
+                  r.get("fidelity"), r.get("warm_start")) for r in rows])
             self._put_state(conn, optimizer_state, now)
 
     def finish_trials(self, outcomes: Sequence[Any]) -> None:
@@ -332,13 +356,13 @@ class Store:
         return self._query("SELECT COALESCE(MAX(trial_id) + 1, 0) FROM trials")[0][0]
 
     _SELECT = ('SELECT trial_id, generation, status, config, genome, config_hash, parents, seed, "values", '
-               "metrics, error, created, started, finished FROM trials")
+               "metrics, error, created, started, finished, fidelity, warm_start FROM trials")
 
     @staticmethod
     def _record(r: tuple) -> TrialRecord:
         return TrialRecord(r[0], r[1], r[2], json.loads(r[3]), json.loads(r[4]), r[5], tuple(json.loads(r[6])), r[7],
                            None if r[8] is None else tuple(json.loads(r[8])), json.loads(r[9]) if r[9] else {},
-                           r[10], r[11], r[12], r[13])
+                           r[10], r[11], r[12], r[13], r[14], r[15])
 
     def trials(self, status: str | None = None) -> list[TrialRecord]:
         """All trials (or those with ``status``), by id."""
@@ -362,13 +386,20 @@ class Store:
         found = {r.trial_id: r for r in self._records(self._query(self._SELECT + f" WHERE trial_id IN ({marks})", ids))}
         return [found[i] for i in ids]
 
+    def trials_before(self, first: int, statuses: Sequence[str]) -> list[TrialRecord]:
+        """The trials with ids below ``first`` and one of ``statuses``, by id."""
+        marks = ",".join("?" * len(statuses))
+        return self._records(self._query(self._SELECT + f" WHERE trial_id < ? AND status IN ({marks}) ORDER BY trial_id",
+                                         [first, *statuses]))
+
     def done_by_hash(self, hashes: Sequence[str]) -> dict[str, TrialRecord]:
         """For each configuration hash, the first done trial with it (hashes never done are absent)."""
         hashes = sorted(set(hashes))
         if not hashes:
             return {}
         marks = ",".join("?" * len(hashes))
-        rows = self._query(self._SELECT + f" WHERE status = 'done' AND config_hash IN ({marks}) ORDER BY trial_id",
+        rows = self._query(self._SELECT + f" WHERE status = 'done' AND fidelity IS NULL AND warm_start IS NULL AND config_hash IN ({marks})"
+                           " ORDER BY trial_id",
                            hashes)
         out: dict[str, TrialRecord] = {}
         for record in self._records(rows):
@@ -376,7 +407,7 @@ class Store:
         return out
 
     def counts(self) -> dict[str, int]:
-        out = {"pending": 0, "done": 0, "failed": 0}
+        out = {"pending": 0, "done": 0, "failed": 0, "pruned": 0}
         out.update(dict(self._query("SELECT status, COUNT(*) FROM trials GROUP BY status")))
         return out
 

@@ -57,6 +57,7 @@ class StudySettings:
     reference_point: tuple[float, ...] | None = None
     objective: Mapping[str, Any] | None = None
     cache: bool = False
+    stopping: Mapping[str, Any] | None = None
     created_with: str = __version__
 
     def __post_init__(self) -> None:
@@ -72,6 +73,8 @@ class StudySettings:
         object.__setattr__(self, "seed", _check_seed(self.seed))
         if not isinstance(self.cache, bool):
             raise ValueError(f"cache must be True or False, got {self.cache!r}")
+        if self.stopping is not None:
+            object.__setattr__(self, "stopping", _check_stopping(self.stopping))
         if self.reference_point is not None:
             object.__setattr__(self, "reference_point", _check_reference(self.reference_point, self.metrics))
 
@@ -95,6 +98,7 @@ class StudySettings:
             "reference_point": None if self.reference_point is None else list(self.reference_point),
             "objective": self.objective,
             "cache": self.cache,
+            "stopping": None if self.stopping is None else _plain(self.stopping),
             "created_with": self.created_with,
         }
 
@@ -112,7 +116,8 @@ class StudySettings:
         try:
             return cls(SearchSpace.from_dict(data["space"]), parse_metrics(data["metrics"]), optimizer["name"],
                        optimizer.get("options") or {}, data["seed"], data.get("reference_point"),
-                       data.get("objective"), data.get("cache", False), data.get("created_with", "unknown"))
+                       data.get("objective"), data.get("cache", False), data.get("stopping"),
+                       data.get("created_with", "unknown"))
         except (SpaceError, ValueError) as exc:
             raise StoreError(f"{where}: the stored settings do not load ({exc}); if a newer nasbench wrote this "
                              "study, upgrade nasbench") from None
@@ -121,7 +126,7 @@ class StudySettings:
         """The fields (dotted paths into the stored form) where ``other`` differs."""
         mine, theirs = _plain(self.to_dict()), _plain(other.to_dict())
         out: list[str] = []
-        for key in ("space", "metrics", "optimizer", "seed", "reference_point", "objective", "cache"):
+        for key in ("space", "metrics", "optimizer", "seed", "reference_point", "objective", "cache", "stopping"):
             out += _diff(mine[key], theirs[key], key)
         return out
 
@@ -132,6 +137,19 @@ def _diff(a: Any, b: Any, path: str) -> list[str]:
     if a == b:
         return []
     return [f"{path} (stored {json.dumps(a)[:60]}, asked {json.dumps(b)[:60]})"]
+
+
+def _check_stopping(stopping: Any) -> dict:
+    """A stopping rule as ``{"name": ..., "options": {...}}`` (or its name alone), checked."""
+    from .optimizers.stopping import make_stopping_rule
+
+    if isinstance(stopping, str):
+        stopping = {"name": stopping}
+    if not isinstance(stopping, Mapping) or "name" not in stopping or set(stopping) - {"name", "options"}:
+        raise ValueError(f"stopping must be a rule's name or {{'name': 'median', 'options': {{'grace_steps': 5}}}}, "
+                         f"got {stopping!r}")
+    rule = make_stopping_rule(stopping["name"], **dict(stopping.get("options") or {}))
+    return _plain(rule.to_dict())
 
 
 def _check_seed(seed: Any) -> int:
@@ -179,23 +197,26 @@ class Study:
                  untold: Sequence[int] = ()) -> None:
         self._store, self.objective, self.optimizer, self.settings = store, objective, optimizer, settings
         self._loop = StudyLoop(store, optimizer, settings.space, settings.metrics, settings.seed, untold,
-                               cache=settings.cache)
+                               cache=settings.cache, stopping=settings.stopping)
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
     def create(cls, directory: str | Path, objective: Callable, *, space: SearchSpace | None = None,
                metrics: Any = None, optimizer: str = "nsga2", optimizer_options: Mapping[str, Any] | None = None,
                seed: int = 0, reference_point: Sequence[float] | None = None, cache: bool = False,
-               load_if_exists: bool = False) -> "Study":
+               stopping: str | Mapping[str, Any] | None = None, load_if_exists: bool = False) -> "Study":
         """A new study in ``directory``. An objective that carries ``space``, ``metrics``
         and ``reference_point`` brings them; a plain callable needs ``space`` and
         ``metrics``. ``reference_point`` (in the metrics' own units) is fixed up front.
         ``cache``: a configuration evaluated before is not trained again; its trial takes the
-        earlier values (see :meth:`nasbench.loop.StudyLoop.reuse`).
+        earlier values (see :meth:`nasbench.loop.StudyLoop.reuse`). ``stopping``: a rule of
+        :mod:`nasbench.optimizers.stopping` (``"median"``, ``"mean"``, ``"pareto"``, or
+        ``{"name": ..., "options": {...}}``) that ends unpromising trials early (``pruned``)
+        from the values they report each epoch; it works with any optimiser.
         ``load_if_exists``: open the study already there instead, refusing one whose
         settings (objective included) differ."""
         settings = cls._settings_for(objective, space, metrics, optimizer, optimizer_options, seed, reference_point,
-                                     cache)
+                                     cache, stopping)
         if not isinstance(load_if_exists, bool):
             raise ValueError(f"load_if_exists must be True or False, got {load_if_exists!r}")
         if load_if_exists and Store.exists(directory):
@@ -212,7 +233,8 @@ class Study:
         return cls(store, objective, optimizer_, settings)
 
     @staticmethod
-    def _settings_for(objective, space, metrics, optimizer, options, seed, reference_point, cache) -> StudySettings:
+    def _settings_for(objective, space, metrics, optimizer, options, seed, reference_point, cache,
+                      stopping=None) -> StudySettings:
         if not callable(objective):
             raise ValueError(f"objective must be callable as objective(config, seed), got {type(objective).__name__}")
         space = space if space is not None else getattr(objective, "space", None)
@@ -222,7 +244,7 @@ class Study:
         if space is None or metrics is None:
             raise ValueError("a plain objective function needs space=... and metrics={'name': 'minimize', ...}")
         return StudySettings(space, metrics, optimizer, options or {}, seed, reference_point,
-                             objective_spec(objective), cache)
+                             objective_spec(objective), cache, stopping)
 
     @classmethod
     def load(cls, directory: str | Path, *, objective: Callable | None = None) -> "Study":
@@ -343,6 +365,10 @@ class Study:
         callbacks = list(callbacks) + ([progress] if progress is not None else [])
         try:
             self._loop.run(self.objective, ev, target, deadline, callbacks, study=self)
+            if self._loop.exhausted:
+                warnings.warn(f"optimizer {self.settings.optimizer!r} has nothing more to propose (a grid walked to "
+                              f"its end, a schedule finished) after {self.n_trials} trials; the target was "
+                              f"{target}", RuntimeWarning, stacklevel=3)
         finally:
             if progress is not None:
                 progress.close()
@@ -355,8 +381,9 @@ class Study:
         return self._store.trials()
 
     def trials_dataframe(self) -> pd.DataFrame:
-        """One row a trial: ids, status, ``values_<metric>``, ``params_<name>``,
-        ``metrics_<name>``, parents, seed, error and timings (seconds)."""
+        """One row a trial: ids, status (pending, done, failed, pruned), ``values_<metric>``,
+        ``params_<name>``, ``metrics_<name>``, parents, fidelity and warm start, seed, error
+        and timings (seconds)."""
         return trials_to_dataframe(self._store.trials(), self.metrics, self.space)
 
     def population(self, generation: int | None = None) -> pd.DataFrame:
@@ -440,14 +467,16 @@ def trials_to_dataframe(records: Sequence[TrialRecord], metrics: Sequence[Metric
             row[f"params_{name}"] = r.config.get(name)
         for k, v in r.metrics.items():
             row[f"metrics_{k}"] = v
-        row.update(parents=list(r.parents), seed=r.seed, config_hash=r.config_hash, error=r.error,
+        row.update(parents=list(r.parents), fidelity=r.fidelity, warm_start=r.warm_start, seed=r.seed,
+                   config_hash=r.config_hash, error=r.error,
                    created=r.created, started=r.started, finished=r.finished,
                    duration=(r.finished - r.started) if r.finished is not None else float("nan"))
         rows.append(row)
     columns = ["trial_id", "generation", "status", *[f"values_{m.name}" for m in metrics],
                *[f"params_{n}" for n in space.names]]
     extra = sorted({k for row in rows for k in row if k.startswith("metrics_")})
-    columns += extra + ["parents", "seed", "config_hash", "error", "created", "started", "finished", "duration"]
+    columns += extra + ["parents", "fidelity", "warm_start", "seed", "config_hash", "error", "created", "started",
+                        "finished", "duration"]
     return pd.DataFrame(rows, columns=columns)
 
 

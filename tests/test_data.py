@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.data import (DatasetNotFound, dataset_names, fetch_dataset, load_dataset, stratified_kfold,
-                           train_val_test_split)
+from nasbench.data import (DatasetNotFound, dataset_names, dataset_status, fetch_dataset, load_dataset,
+                           stratified_kfold, train_val_test_split)
 
 
 def test_digits_are_real_handwritten_digits():
@@ -85,3 +85,31 @@ def test_stratified_kfold_partitions():
         assert torch.bincount(d.y[va], minlength=10).min() >= 58
     with pytest.raises(ValueError, match="k >= 2"):
         stratified_kfold(d, 1)
+
+
+def test_dataset_status_says_what_is_here(tmp_path):
+    (tmp_path / "flowers").mkdir()
+    (tmp_path / "cifar-10-batches-py").mkdir()  # torchvision's folder is not an image folder
+    assert dataset_status(tmp_path) == {
+        "digits": "embedded", "mnist1d": "embedded", "sinewave": "embedded",
+        "fashionmnist": f"missing: nasbench data fetch fashionmnist --root {tmp_path}",
+        "cifar10": f"present at {tmp_path / 'cifar-10-batches-py'}",
+        "flowers102": f"missing: nasbench data fetch flowers102 --root {tmp_path}",
+        "flowers": f"present at {tmp_path / 'flowers'} (image folder)"}
+
+
+def test_fetch_offline_says_how_to_bring_the_files(tmp_path, monkeypatch):
+    import urllib.error
+
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
+    with pytest.raises(DatasetNotFound) as info:
+        fetch_dataset("fashionmnist", tmp_path)
+    assert str(info.value) == (
+        "could not download fashionmnist (<urlopen error [Errno -3] Temporary failure in name resolution>); "
+        "download it where there is internet (nasbench data fetch fashionmnist --root data) and copy its folder "
+        f"FashionMNIST/ into {tmp_path}/ (it holds raw/train-images-idx3-ubyte, raw/t10k-images-idx3-ubyte, ...)")

@@ -201,7 +201,7 @@ def test_the_deadline_holds_on_dask(tmp_path, dask_evaluator):
     # 8 trials of 1.5 s on 2 workers take 6 s; the deadline ends the batch after the first round at most
     assert counts["pending"] >= 6 and counts["done"] <= 2
     study.resume(evaluator=dask_evaluator, show_progress=False)
-    assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0}
+    assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0, "pruned": 0}
 
 
 def test_an_unreachable_scheduler_fails_fast_with_the_fix():

@@ -79,8 +79,17 @@ def test_notebook_runs_clean_on_tiny_parameters(name, tmp_path):
     ("01_evolutionary_nas.ipynb", {"population": 1}, "population must be an integer >= 2, got 1"),
     ("03_joint_search_bohb.ipynb", {"optimizer": "cmaes"}, "unknown optimizer 'cmaes'; use one of"),
     ("00_explore.ipynb", {"study_dir": "/nonexistent/study"}, "does not exist; create a study there first"),
+    ("01_evolutionary_nas.ipynb", {"image_size": "abc"}, "image_size must be an integer >= 1 (or None: as the images "
+                                                         "come), got 'abc' (a str); pass an int"),
+    ("01_evolutionary_nas.ipynb", {"seed": -1}, "seed must be an integer >= 0, got -1"),
+    ("01_evolutionary_nas.ipynb", {"fresh": "maybe"}, "fresh must be True or False, got 'maybe' (a str)"),
+    ("02_ga_vs_bo_mlp.ipynb", {"study_dir": 5}, "study directory must be a path such as 'studies/01', got 5 (an int)"),
+    ("02_ga_vs_bo_mlp.ipynb", {"seed": "abc"}, "seed must be an integer >= 0, got 'abc' (a str); pass an int"),
+    ("03_joint_search_bohb.ipynb", {"study_dir": "{tmp}/plain.txt"}, "plain.txt is a file, not a folder; give study_dir"),
 ])
 def test_bad_parameters_stop_at_the_first_cell(name, params, message, tmp_path):
+    (tmp_path / "plain.txt").write_text("x")
+    params = {k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v for k, v in params.items()}
     with pytest.raises(ReportError) as info:
         render(NOTEBOOKS / name, params, output_dir=tmp_path)
     text = str(info.value)
@@ -88,6 +97,22 @@ def test_bad_parameters_stop_at_the_first_cell(name, params, message, tmp_path):
     nb = nbformat.read(tmp_path / name, as_version=4)
     first_code_after_params = [c for c in nb.cells if c.cell_type == "code"][2]  # parameters, injected, first
     assert any(o.output_type == "error" for o in first_code_after_params.outputs)
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_folder_that_is_not_a_study_survives_the_notebook(fresh, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "f").write_text("x")
+    with pytest.raises(ReportError, match=r"victim is not a nasbench study \(no study.db\) and holds \['f'\]"):
+        render(NOTEBOOKS / "01_evolutionary_nas.ipynb", {**TINY["01_evolutionary_nas.ipynb"], "study_dir": str(victim),
+                                                         "fresh": fresh}, output_dir=tmp_path / "reports")
+    assert [p.name for p in victim.iterdir()] == ["f"] and (victim / "f").read_text() == "x"
+
+
+def test_every_study_notebook_offers_a_fresh_start_defaulting_to_resume():
+    for name in TINY:
+        assert notebook_parameters(NOTEBOOKS / name)["fresh"] == "False", name
 
 
 def test_unknown_parameter_is_refused(tmp_path):

@@ -10,6 +10,7 @@ from nasbench.hypervolume import hypervolume
 from nasbench.objectives import ZDT1
 from nasbench.optimizers import (NSGA2, OPTIMIZERS, EvolutionConfig, GAConfig, GeneticAlgorithm, Observation, Optimizer,
                                  RandomSearch, make_optimizer)
+from nasbench.optimizers.evolution import IslandModel
 from nasbench.space import preset
 
 
@@ -143,7 +144,7 @@ def test_random_search_state():
 
 def test_registry_errors():
     with pytest.raises(ValueError, match="unknown optimizer"):
-        make_optimizer("bohb", preset("mlp"), 1)
+        make_optimizer("cmaes", preset("mlp"), 1)
     with pytest.raises(ValueError, match="reference_point has 3 values for 2 objectives"):
         NSGA2(preset("mlp"), 2, EvolutionConfig(reference_point=(1, 2, 3)))
     with pytest.raises(ValueError, match="size_objective=5 is not an objective index"):
@@ -187,6 +188,11 @@ RESUMABLE = {
                                                                  "size_objective": 1, "reference_point": (300.0, 700.0),
                                                                  "alternate_every": 2}, seed=seed), mlp_two, 8 * 9, 5),
     "random": (lambda seed: RandomSearch(preset("jahs_cnn"), 1, prior=True, seed=seed), lambda g: (0.0,), 40, 3),
+    "ga_youngest": (lambda seed: GeneticAlgorithm(preset("mlp"), 1, AGING, seed=seed), mlp_loss, 6 + 2 * 20, 2),
+    "islands_ga": (lambda seed: IslandModel(preset("mlp"), 1, islands=3, inner="ga", migrate_every=2, migrants=2,
+                                            seed=seed), mlp_loss, 15 * 8, 4),
+    "islands_nsga2": (lambda seed: IslandModel(preset("mlp"), 2, islands=2, config={"population_size": 5},
+                                               migrate_every=1, seed=seed), mlp_two, 10 * 7, 3),
 }
 
 
@@ -299,3 +305,191 @@ def test_unknown_config_key_mentions_an_upgrade():
         EvolutionConfig.from_dict({"popsize": 10})
     with pytest.raises(ValueError, match=r"^config must be a dict, got \[1\] \(list\)"):
         GAConfig.from_dict([1])
+
+
+# --- youngest replacement: regularised (aging) evolution, Real et al. 2019 ----------------------------
+
+AGING = {"population_size": 6, "offspring_size": 2, "replacement": "youngest", "elitism": 0}
+
+
+def test_ga_youngest_replacement_keeps_the_newest_individuals():
+    space = preset("mlp")
+    opt = GeneticAlgorithm(space, 1, AGING, seed=5)
+    assert opt.generation_size == 2  # offspring per generation (generation 0 asks the whole population)
+    seen, next_id = [], 0
+    for gen in range(8):
+        batch = opt.ask(100)
+        assert len(batch) == (6 if gen == 0 else 2)
+        values = [(0.0,) if next_id + i == 0 else mlp_loss(s.genome) for i, s in enumerate(batch)]  # trial 0: best
+        opt.tell([Observation(next_id + i, s.genome, v, s.generation, s.parents)
+                  for i, (s, v) in enumerate(zip(batch, values))])
+        next_id += len(batch)
+        ids = sorted(r["trial_id"] for r in opt.population)
+        assert ids == list(range(next_id - 6, next_id))  # the six youngest, whatever their fitness
+    assert 0 not in [r["trial_id"] for r in opt.population]  # the best of all aged out
+
+
+def test_ga_youngest_skips_failed_offspring():
+    opt = GeneticAlgorithm(preset("mlp"), 1, AGING, seed=6)
+    batch = opt.ask(6)
+    opt.tell([Observation(i, s.genome, mlp_loss(s.genome)) for i, s in enumerate(batch)])
+    batch = opt.ask(2)
+    opt.tell([Observation(6, batch[0].genome, None, status="failed"), Observation(7, batch[1].genome, (1.0,))])
+    assert [r["trial_id"] for r in opt.population] == [1, 2, 3, 4, 5, 7]  # trial 6 never joined
+
+
+def test_ga_best_replacement_is_unchanged_by_default():
+    assert (GAConfig().replacement, GAConfig().offspring_size, GAConfig().lam) == ("best", None, 5)
+    assert GAConfig(population_size=6, offspring_size=5, elitism=1).lam == 5
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"replacement": "oldest"}, r"^replacement must be one of \('best', 'youngest'\), got 'oldest'$"),
+    ({"replacement": "youngest"}, r"^elitism must be 0 with replacement='youngest' \(age-based replacement keeps "
+                                  r"no elite, Real et al. 2019\), got 1; pass elitism=0$"),
+    ({"offspring_size": 0}, r"^offspring_size must be an integer >= 1 or None \(= population_size\), got 0$"),
+    ({"offspring_size": 7, "replacement": "youngest", "elitism": 0},
+     r"^offspring_size must be <= population_size \(5\) with replacement='youngest', got 7$"),
+    ({"offspring_size": 3}, r"^offspring_size must be >= population_size - elitism \(4\) with replacement='best', "
+                            r"got 3; or use replacement='youngest'$"),
+])
+def test_bad_replacement_settings(settings, message):
+    with pytest.raises(ValueError, match=message):
+        GAConfig(**settings)
+
+
+# --- seed 003's island model ---------------------------------------------------------------------
+
+
+def islands_run(generations: int, **options) -> IslandModel:
+    """An island model on ZDT1 driven whole generation by whole generation."""
+    p = ZDT1(n_var=6)
+    opt = IslandModel(p.space, 2, **{"islands": 3, "config": {"population_size": 6}, **options}, seed=7)
+    next_id = 0
+    for _ in range(generations):
+        batch = opt.ask(opt.generation_size)
+        assert len(batch) == opt.generation_size == 18
+        opt.tell([Observation(next_id + i, s.genome, zdt1_values(s.genome), s.generation, s.parents)
+                  for i, s in enumerate(batch)])
+        next_id += len(batch)
+    return opt
+
+
+def populations(opt) -> list[list[int]]:
+    return [[r["trial_id"] for r in island.population] for island in opt.islands]
+
+
+def spy_on_migration(monkeypatch) -> list[tuple[int, list, list]]:
+    """(generation, populations before, populations after) of every migration."""
+    calls, original = [], IslandModel._migrate
+    def migrate(self):
+        before = json.loads(json.dumps([island.population for island in self.islands]))
+        original(self)
+        calls.append((self.generation, before, [island.population for island in self.islands]))
+    monkeypatch.setattr(IslandModel, "_migrate", migrate)
+    return calls
+
+
+def best_of(population, k):
+    F = np.array([r["values"] for r in population])
+    return [population[i] for i in selection.nsga2_survivors(F, k)]
+
+
+def test_migration_moves_exactly_the_best_m_along_the_ring_at_the_right_generations(monkeypatch):
+    calls = spy_on_migration(monkeypatch)
+    opt = islands_run(7, migrate_every=3, migrants=2)
+    assert [gen for gen, _, _ in calls] == [3, 6]  # after the 3rd and the 6th generation
+    for gen, before, after in calls:
+        for i in range(3):
+            j = (i + 1) % 3
+            sent = best_of(before[i], 2)  # island i's best two, by rank then crowding
+            kept = sorted(best_of(before[j], 4), key=before[j].index)  # j's worst two make room
+            assert after[j] == kept + sent
+            assert all(r in after[i] for r in sent)  # copies: island i keeps its best
+    assert [(m["generation"], m["from"], m["to"], len(m["trial_ids"])) for m in opt.migrations] == [
+        (3, 0, 1, 2), (3, 1, 2, 2), (3, 2, 0, 2), (6, 0, 1, 2), (6, 1, 2, 2), (6, 2, 0, 2)]
+
+
+def test_islands_evolve_apart_until_migrants_arrive():
+    opt = islands_run(3, migrate_every=3, migrants=2)  # the first migration ends generation 3
+    trial_ids = [r["trial_id"] for island in opt.islands for r in island.population]
+    home = {t: opt.island_of(t) for t in opt.members}
+    before = islands_run(2, migrate_every=3, migrants=2)
+    for i, island in enumerate(before.islands):  # before any migration: only home-grown individuals
+        assert {before.island_of(r["trial_id"]) for r in island.population} == {i}
+    strangers = [(i, home[r["trial_id"]]) for i, island in enumerate(opt.islands) for r in island.population
+                 if home[r["trial_id"]] != i]
+    assert sorted(strangers) == [(0, 2), (0, 2), (1, 0), (1, 0), (2, 1), (2, 1)]  # from the previous island
+    assert (len(trial_ids), len(set(trial_ids))) == (18, 12)  # six migrants: copies on two islands
+
+
+def test_island_bookkeeping_survives_a_resume():
+    opt = islands_run(4, migrate_every=2, migrants=1)
+    again = IslandModel(ZDT1(n_var=6).space, 2, islands=3, config={"population_size": 6}, seed=1)
+    again.load_state_dict(json.loads(json.dumps(opt.state_dict())))
+    assert again.migrations == opt.migrations and len(opt.migrations) == 6
+    assert again.members == opt.members and len(opt.members) == 4 * 18
+    assert populations(again) == populations(opt) and again.generation == 4
+
+
+def test_islands_differ_from_one_big_population():
+    p = ZDT1(n_var=6)
+    archipelago = IslandModel(p.space, 2, islands=3, config={"population_size": 6}, seed=7)
+    big = NSGA2(p.space, 2, {"population_size": 18}, seed=7)
+    seen = {}
+    for name, opt in (("islands", archipelago), ("big", big)):
+        seen[name] = drive(opt, zdt1_values, 18 * 4)
+    assert [g for g, _ in seen["islands"]] != [g for g, _ in seen["big"]]
+    # each island breeds from its own population: an offspring's parents share its island
+    opt = islands_run(2, migrate_every=5)
+    batch = opt.ask(18)
+    for k, s in enumerate(batch):
+        island = k // 6  # the queue holds island 0's generation, then island 1's, ...
+        assert {opt.island_of(t) for t in s.parents} == {island}
+        assert s.generation == 2
+
+
+def test_island_model_failures_bad_tells_and_tell_order():
+    p = ZDT1(n_var=6)
+    def make():
+        return IslandModel(p.space, 2, islands=2, config={"population_size": 4}, migrate_every=1, migrants=2,
+                           seed=1)
+    states = []
+    for order in (1, -1):
+        opt = make()
+        batch = opt.ask(8)
+        opt.tell([Observation(i, s.genome, None, status="failed") for i, s in enumerate(batch)])
+        assert populations(opt) == [[], []] and opt.generation == 1  # nothing to migrate
+        assert [m["trial_ids"] for m in opt.migrations] == [[], []]
+        batch = opt.ask(8)
+        with pytest.raises(ValueError, match=r"^tell\(\) got trial 99, whose genome is not among the 8 "
+                                             r"outstanding suggestions; tell each result of ask\(\) exactly once$"):
+            opt.tell([Observation(99, [0.5] * 6, (1.0, 1.0))])
+        told = [Observation(8 + i, s.genome, zdt1_values(s.genome)) for i, s in enumerate(batch)]
+        opt.tell(told[::order])  # routed by genome in trial-id order: the order of tell does not matter
+        assert [opt.island_of(t) for t in range(8, 16)] == [0] * 4 + [1] * 4
+        states.append(json.dumps(opt.state_dict()))
+        assert sorted(len(pop) for pop in populations(opt)) == [4, 4]
+    assert states[0] == states[1]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"islands": 1}, r"^islands must be an integer >= 2, got 1$"),
+    ({"inner": "random"}, r"^inner must be one of \('nsga2', 'ga'\), got 'random'$"),
+    ({"migrate_every": 0}, r"^migrate_every must be an integer >= 1, got 0$"),
+    ({"migrants": 7}, r"^migrants must be <= the islands' population_size \(6\), got 7$"),
+    ({"migrants": "2"}, r"^migrants must be an integer >= 1, got '2' \(str\); pass an int$"),
+    ({"config": {"popsize": 3}}, r"^unknown EvolutionConfig settings \['popsize'\]"),
+])
+def test_bad_island_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        IslandModel(ZDT1(n_var=3).space, 2, **{"config": {"population_size": 6}, **options})
+    with pytest.raises(ValueError, match="single-objective"):
+        IslandModel(ZDT1(n_var=3).space, 2, inner="ga")
+
+
+def test_the_archipelagos_population_is_what_the_study_records():
+    opt = islands_run(3, migrate_every=3, migrants=2)
+    ids = [r["trial_id"] for r in opt.population]
+    assert len(ids) == len(set(ids)) == 12  # 18 places, six of them copies of migrants
+    assert set(ids) == {t for pop in populations(opt) for t in pop}

@@ -238,3 +238,23 @@ def test_selection_code_never_touches_the_global_random_streams():
     import re
     source = inspect.getsource(sel)
     assert not re.search(r"^\s*import random|np\.random\.(?!Generator|default_rng)\w+\(", source, re.M)
+
+
+# --- youngest (age-based replacement, Real et al. 2019) ---------------------------------------------
+
+def test_youngest_keeps_the_newest_whatever_their_fitness():
+    F = np.array([[0.1], [0.9], [0.5], [0.2], [0.8]])
+    pop = population(F)
+    assert ids(sel.sel_youngest(pop, 3)) == [2, 3, 4]  # input order is birth order, oldest first
+    births = [40, 10, 30, 20, 50]
+    assert ids(sel.sel_youngest(pop, 2, births=births)) == [0, 4]  # returned oldest first
+    assert ids(sel.sel_youngest(pop, 3, births=[1, 1, 0, 1, 0])) == [0, 1, 3]  # equal birth: the later is younger
+    assert sel.sel_youngest(pop, 0) == []
+
+
+def test_youngest_bad_arguments():
+    pop = population([[0.0], [1.0]])
+    with pytest.raises(ValueError, match=r"^k must be in \[0, 2\], got 3$"):
+        sel.sel_youngest(pop, 3)
+    with pytest.raises(ValueError, match=r"^births has 1 entries for 2 individuals; give one per individual$"):
+        sel.sel_youngest(pop, 1, births=[0])

@@ -44,7 +44,7 @@ def test_a_second_writer_is_refused_at_once_and_nothing_is_written(tmp_path):
         result = nasbench_cli("resume", str(tmp_path / "s"), "-q")
     assert result.returncode == 2 and "is being run by process" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0}
+    assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0, "pruned": 0}
     assert study.target_trials == 16
 
 
@@ -74,7 +74,7 @@ def test_two_resumes_at_once_neither_corrupt_nor_duplicate(tmp_path):
         assert code == 0 or "is being run by process" in err
     again = Study.load(tmp_path / "s")
     pd.testing.assert_frame_equal(table(again), table(reference))
-    assert again._store.counts() == {"pending": 0, "done": 3000, "failed": 0}
+    assert again._store.counts() == {"pending": 0, "done": 3000, "failed": 0, "pruned": 0}
 
 
 def test_ids_must_continue_the_table_inside_the_transaction(tmp_path):

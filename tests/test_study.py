@@ -122,7 +122,7 @@ def assert_like_reference(directory, reference, k=None):
     pd.testing.assert_frame_equal(table(study), ref_table)
     assert study.generations() == ref_generations
     assert study.optimizer.state_dict() == ref_state
-    assert study._store.counts() == {"pending": 0, "done": N_TRIALS, "failed": 0}
+    assert study._store.counts() == {"pending": 0, "done": N_TRIALS, "failed": 0, "pruned": 0}
 
 
 # with this study (results of a generation committed together), statements 3-5 are the budget's
@@ -345,7 +345,7 @@ def test_summary(tmp_path):
     study = make(tmp_path / "s", reference_point=[1.1, 4.0])
     study.optimize(30, show_progress=False)
     s = study.summary()
-    assert s["trials"] == {"pending": 0, "done": 30, "failed": 0}
+    assert s["trials"] == {"pending": 0, "done": 30, "failed": 0, "pruned": 0}
     assert s["optimizer"] == "nsga2" and s["generation"] == 3 and s["metrics"] == {"f1": "minimize", "f2": "minimize"}
     assert s["reference_point"] == [1.1, 4.0]
     df = study.trials_dataframe()

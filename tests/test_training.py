@@ -1,17 +1,23 @@
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+import nasbench.store as store
+import nasbench.training as training
 from nasbench.data import load_dataset, train_val_test_split
 from nasbench.evaluators import TrialTask
+from nasbench.models import build_model, count_macs, count_parameters
 from nasbench.objectives import TrainingObjective
 from nasbench.study import Study
-from nasbench.training import (OutOfMemory, TrainConfig, augment, cross_validate, evaluate, fit, load_trial_model,
-                               resolve_device, train_epoch)
+from nasbench.training import (OutOfMemory, TrainConfig, augment, cross_validate, evaluate, fit, limit_threads,
+                               load_trial_model, resolve_device, rotate, score, train_epoch)
 
 FAST = {"max_epochs": 2, "patience": None, "batch_size": 64}
 
@@ -91,10 +97,76 @@ def test_augmentation_is_batched_and_seeded():
     is_same = (flipped == x.repeat(50, 1, 1, 1)).flatten(1).all(1)
     assert (is_flip | is_same).all() and 30 < int(is_flip.sum()) < 70
     rotated = augment(x, TrainConfig(rotation_degrees=30.0), torch.Generator().manual_seed(0))
-    assert rotated.shape == x.shape and not torch.equal(rotated, x)
     again = augment(x, TrainConfig(rotation_degrees=30.0), torch.Generator().manual_seed(0))
-    assert torch.equal(rotated, again)
+    assert rotated.shape == x.shape and torch.equal(rotated, again)
     assert augment(torch.zeros(3, 5), TrainConfig(random_flip=True), torch.Generator()) .shape == (3, 5)  # not images
+
+
+def test_rotation_by_known_angles_is_exact():
+    x = torch.arange(25, dtype=torch.float32).reshape(1, 1, 5, 5)
+    assert torch.allclose(rotate(x, torch.zeros(1)), x, atol=1e-5)  # 0 degrees: identity
+    quarter = rotate(x, torch.tensor([math.pi / 2]))  # +90 degrees: counter-clockwise as displayed
+    assert torch.allclose(quarter, torch.rot90(x, 1, dims=(-2, -1)), atol=1e-5)
+    assert quarter[0, 0, 0].tolist() == pytest.approx([4, 9, 14, 19, 24], abs=1e-5)  # the right column, on top
+    assert torch.allclose(rotate(x, torch.tensor([-math.pi / 2])), torch.rot90(x, -1, dims=(-2, -1)), atol=1e-5)
+    assert torch.allclose(rotate(x, torch.tensor([math.pi])), x.flip(-1).flip(-2), atol=1e-5)
+
+
+def test_random_rotation_stays_within_its_degrees():
+    size, r = 41, 12
+    x = torch.zeros(400, 1, size, size)
+    x[:, :, size // 2, size // 2 + r] = 1.0  # one bright pixel r to the right of the centre
+    out = augment(x, TrainConfig(rotation_degrees=30.0), torch.Generator().manual_seed(0))
+    rows, cols = torch.meshgrid(torch.arange(size) - size // 2, torch.arange(size) - size // 2, indexing="ij")
+    mass = out.sum((1, 2, 3))
+    angle = torch.rad2deg(torch.atan2(-(out[:, 0] * rows).sum((1, 2)) / mass, (out[:, 0] * cols).sum((1, 2)) / mass))
+    assert angle.abs().max() <= 30.5 and angle.min() < -25 and angle.max() > 25  # uniform in +-30 degrees
+    assert ((mass - 1).abs() < 0.2).all()  # the pixel stays in the image (bilinear resampling blurs it a little)
+
+
+def test_cudnn_benchmark_only_while_a_fit_runs_and_the_flags_come_back():
+    flags = torch.backends.cudnn
+    saved = flags.benchmark, flags.deterministic
+    seen = []
+
+    def factory():
+        seen.append((flags.benchmark, flags.deterministic))
+        return tiny_model()
+
+    x, y = tiny_data()
+    try:
+        flags.benchmark, flags.deterministic = False, True
+        fit(factory, (x, y), (x, y), TrainConfig(**FAST, cudnn_benchmark=True), task="classification", seed=0)
+        assert seen[-1] == (True, True) and (flags.benchmark, flags.deterministic) == (False, True)
+        fit(factory, (x, y), (x, y), TrainConfig(**FAST), task="classification", seed=0)  # off: nothing touched
+        assert seen[-1] == (False, True) and (flags.benchmark, flags.deterministic) == (False, True)
+        with pytest.raises(RuntimeError, match="boom"):
+            fit(lambda: (_ for _ in ()).throw(RuntimeError("boom")), (x, y), (x, y),
+                TrainConfig(**FAST, cudnn_benchmark=True), task="classification", seed=0)
+        assert (flags.benchmark, flags.deterministic) == (False, True)  # restored after a failure too
+    finally:
+        flags.benchmark, flags.deterministic = saved
+
+
+def test_threads_are_limited_for_one_trial_then_restored(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    seen = []
+    real_fit = training.fit
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", spy)
+    torch.set_num_threads(1)
+    objective = TrainingObjective("sinewave", "mlp", ["val_mse"], protocol=FAST, n_samples=200, threads=2)
+    objective(objective.space.default(), seed=0)
+    assert seen == [2] and torch.get_num_threads() == 1 and "OMP_NUM_THREADS" not in os.environ
+    with limit_threads(2):
+        assert torch.get_num_threads() == 2
+    assert torch.get_num_threads() == 1
+    with limit_threads(None):  # None: leave it alone
+        assert torch.get_num_threads() == 1
 
 
 def test_from_config_takes_the_search_hyperparameters():
@@ -131,17 +203,50 @@ def test_out_of_memory_becomes_a_clear_error():
 ])
 def test_every_preset_trains_on_its_data(dataset, space, metrics):
     objective = TrainingObjective(dataset, space, metrics, protocol=FAST, n_samples=400)
-    scores = objective(objective.space.default(), seed=0)
-    for m in objective.metrics:
-        assert np.isfinite(scores[m.name])
-    assert scores["epochs"] == [2] and len(scores["learning_curves"][0]) == 2 and scores["device"] == "cpu"
+    config = objective.space.default()
+    scores = objective(config, seed=0)
+    data = objective.data
+    model = build_model(config, data.input_shape, data.n_classes or 1)
+    assert scores["n_params"] == count_parameters(model) and scores["macs"] == count_macs(model, data.input_shape)
+    if data.task == "classification":
+        assert 0 <= scores["val_error"] == 1 - scores["val_accuracy"] <= 1 - 1 / data.n_classes + 0.1
+        assert scores["val_accuracy"] <= scores["val_top3_accuracy"] <= 1
+    else:  # two epochs from the initialisation: below the variance of sin(x) on [-pi, pi] (1/2) plus noise
+        assert 0 < scores["val_mse"] == scores["val_loss"] < 1.0
+    assert scores["epochs"] == 2.0 and scores["epochs_per_fold"] == [2] and scores["best_epoch"][0] in (1, 2)
+    assert len(scores["learning_curves"][0]) == 2 and scores["device"] == "cpu"
 
 
 def test_seed_000_protocol_scores_by_three_fold_cv():
     objective = TrainingObjective("digits", "evo_cnn", {"val_top3_accuracy": "maximize", "n_params": "minimize"},
                                   folds=3, protocol=FAST)
     scores = objective(objective.space.default(), seed=1)
-    assert len(scores["epochs"]) == 3 and 0.5 < scores["val_top3_accuracy"] <= 1.0  # chance is 0.3
+    assert scores["epochs_per_fold"] == [2, 2, 2] and scores["epochs"] == 2.0
+    assert 0.5 < scores["val_top3_accuracy"] <= 1.0  # chance is 0.3
+
+
+def test_epochs_is_a_number_a_study_can_optimise(tmp_path):
+    objective = TrainingObjective("digits", "mlp", ["val_error", "epochs"], protocol=FAST, folds=2)
+    scores = objective(objective.space.default(), seed=0)
+    assert scores["epochs"] == 2.0 and scores["epochs_per_fold"] == [2, 2]
+    study = Study.create(tmp_path / "e", objective, optimizer="random", seed=0)
+    study.optimize(1, show_progress=False)
+    df = study.trials_dataframe()
+    assert df["status"].tolist() == ["done"] and df["values_epochs"].tolist() == [2.0]
+
+
+def test_objective_scores_through_training_score():
+    objective = TrainingObjective("digits", "mlp", ["val_error"], protocol=FAST, folds=2, data_seed=3)
+    config = objective.space.default()
+    data = objective.data
+    scores, results = score(lambda: build_model(config, data.input_shape, 10), data,
+                            TrainConfig.from_config(config, **FAST), folds=2, seed=4, split_seed=3)
+    timeless = lambda d: {k: v for k, v in d.items() if k != "train_time"}  # noqa: E731
+    assert len(results) == 2 and timeless(objective(config, seed=4)) == timeless(scores)
+    held, results = score(lambda: build_model(config, data.input_shape, 10), data, TrainConfig(**FAST), seed=4)
+    assert len(results) == 1 and held["epochs_per_fold"] == [2]
+    with pytest.raises(ValueError, match="dataset 'digits' has no separate test set; set test_fraction=0.2"):
+        score(lambda: build_model(config, data.input_shape, 10), data, TrainConfig(**FAST), seed=0, report_test=True)
 
 
 def test_nan_invalid_and_good_trials_in_one_study(tmp_path):
@@ -167,7 +272,8 @@ def test_nan_invalid_and_good_trials_in_one_study(tmp_path):
     assert (df[df["params_n_conv_layers"] < 3]["status"] == "done").all()
 
 
-def test_saved_model_reloads_and_predicts_the_same(tmp_path):
+def test_saved_model_reloads_and_predicts_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "MODELS_DIR", "weights")  # the path format lives in store.model_path only
     objective = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol=FAST, save_weights=True)
     config = objective.space.default()
     scores = objective.evaluate_trial(TrialTask(7, config, 42, str(tmp_path)))
@@ -177,8 +283,9 @@ def test_saved_model_reloads_and_predicts_the_same(tmp_path):
     again = evaluate(model, data.x[va], data.y[va], "classification")
     assert again["loss"] == pytest.approx(scores["val_loss"], rel=1e-6)
     assert again["accuracy"] == pytest.approx(scores["val_accuracy"], abs=1e-9)
-    payload = torch.load(tmp_path / "models" / "trial_000007.pt", weights_only=True)
-    assert payload["config"] == config
+    assert store.model_path(tmp_path, 7) == tmp_path / "weights" / "trial_000007.pt"
+    payload = torch.load(tmp_path / "weights" / "trial_000007.pt", weights_only=True)
+    assert payload["config"] == config and len(payload["state_dicts"]) == 1
     with pytest.raises(FileNotFoundError, match="save_weights=True"):
         load_trial_model(tmp_path, 8)
 

@@ -8,18 +8,33 @@ from typing import Any
 
 from ..space import SearchSpace
 from .base import Observation, Optimizer, Suggestion
-from .evolution import NSGA2, EvolutionConfig, GAConfig, GeneticAlgorithm
+from .evolution import NSGA2, EvolutionConfig, GAConfig, GeneticAlgorithm, IslandModel
+from .bayesian import BayesianOptimization, BOConfig
+from .grid import GridSearch
+from .hyperband import BOHB, Hyperband, SuccessiveHalving, hyperband_schedule
+from .pbt import PBT, PBTConfig
+from .peers import OptunaGP, OptunaNSGA2, OptunaTPE
 from .random_search import RandomSearch
+from .scalarization import WeightedProduct
+from .stopping import STOPPING_RULES, StoppingRule, make_stopping_rule
 
 __all__ = ["Optimizer", "Suggestion", "Observation", "NSGA2", "EvolutionConfig", "GeneticAlgorithm", "GAConfig",
-           "RandomSearch", "OPTIMIZERS", "make_optimizer"]
+           "IslandModel", "RandomSearch", "SuccessiveHalving", "Hyperband", "BOHB", "hyperband_schedule",
+           "WeightedProduct", "GridSearch", "BayesianOptimization", "BOConfig", "PBT", "PBTConfig", "OptunaTPE",
+           "OptunaNSGA2", "OptunaGP", "StoppingRule", "STOPPING_RULES", "make_stopping_rule", "OPTIMIZERS", "make_optimizer"]
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"nsga2": NSGA2, "ga": GeneticAlgorithm, "random": RandomSearch}
+#: Every optimiser by the name studies, the CLI and the notebooks use.
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "nsga2": NSGA2, "ga": GeneticAlgorithm, "islands": IslandModel, "random": RandomSearch,
+    "successive_halving": SuccessiveHalving, "hyperband": Hyperband, "bohb": BOHB,
+    "weighted_product": WeightedProduct, "grid": GridSearch, "bo": BayesianOptimization, "pbt": PBT,
+    "optuna_tpe": OptunaTPE, "optuna_nsga2": OptunaNSGA2, "optuna_gp": OptunaGP,
+}
 
 
 def make_optimizer(name: str, space: SearchSpace, n_objectives: int, *, seed: int | None = 0,
                    **options: Any) -> Optimizer:
-    """An optimiser by name (``nsga2``, ``ga``, ``random``) with its options."""
+    """An optimiser by name (see :data:`OPTIMIZERS`) with its options."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; use one of {sorted(OPTIMIZERS)}")
     cls = OPTIMIZERS[name]

@@ -18,27 +18,48 @@ import numpy as np
 
 from ..space import SearchSpace
 
-__all__ = ["Suggestion", "Observation", "Optimizer", "rng_state", "rng_from_state"]
+__all__ = ["Suggestion", "Observation", "Optimizer", "STATUSES", "rng_state", "rng_from_state"]
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A proposed configuration: its genome, generation and parents (trial ids)."""
+    """A proposed configuration: its genome, generation and parents (trial ids).
+
+    ``fidelity``: the budget to train to (epochs; None: the objective's own). A trial
+    continues the weights of trial ``warm_start`` when given (its checkpoint, at that
+    trial's fidelity: Hyperband's promotion, PBT's exploit), else it starts afresh.
+    """
 
     genome: list
     generation: int = 0
     parents: tuple[int, ...] = ()
+    fidelity: int | None = None
+    warm_start: int | None = None
+
+
+#: What can come of a trial: ``done``, ``failed`` or ``pruned`` (stopped early by a rule).
+STATUSES = ("done", "failed", "pruned")
 
 
 @dataclass(frozen=True)
 class Observation:
-    """A result: the trial id, its genome and minimised values (None when it failed)."""
+    """A result: the trial id, its genome and minimised values (None when it failed).
+
+    A ``pruned`` trial carries the values it last reported (None if it reported none);
+    ``fidelity`` and ``warm_start`` are the suggestion's."""
 
     trial_id: int
     genome: list
     values: tuple[float, ...] | None
     generation: int = 0
     parents: tuple[int, ...] = field(default=())
+    status: str = "done"
+    fidelity: int | None = None
+    warm_start: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
 
 def rng_state(rng: np.random.Generator) -> dict:

@@ -1,10 +1,12 @@
-"""Evolutionary optimisers: NSGA-II (mu + lambda) and seed 003's genetic algorithm.
+"""Evolutionary optimisers: NSGA-II (mu + lambda), seed 003's genetic algorithm and its
+island model.
 
-Both run generation by generation behind the ask/tell interface: a generation's
+NSGA-II and the GA run generation by generation behind the ask/tell interface: a generation's
 offspring are made at once and queued; ``ask`` hands them out, ``tell`` collects
 results, and when the last result of a generation arrives the survivors are
 chosen. The queue, the population and the RNG are all in ``state_dict``, so a
-study resumed from any checkpoint continues exactly as it would have.
+study resumed from any checkpoint continues exactly as it would have. The island
+model runs several of either side by side, one archipelago generation per batch.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..operators import crossover_by_parameter, cx_two_point, mutate_by_paramete
 from ..space import SearchSpace
 from .base import Observation, Optimizer, Suggestion
 
-__all__ = ["EvolutionConfig", "NSGA2", "GAConfig", "GeneticAlgorithm"]
+__all__ = ["EvolutionConfig", "NSGA2", "GAConfig", "GeneticAlgorithm", "IslandModel"]
 
 _CROSSOVERS = ("per_parameter", "two_point")
 _INITS = ("random", "extremes")
@@ -203,7 +205,8 @@ class _Generational(Optimizer):
                              "are outstanding; tell each result of ask() exactly once")
         for obs in observations:
             self.received.append({"trial_id": obs.trial_id, "genome": list(obs.genome),
-                                  "values": None if obs.values is None else [float(v) for v in obs.values]})
+                                  "values": None if obs.values is None or obs.status != "done"
+                                  else [float(v) for v in obs.values]})
         self.outstanding -= len(observations)
         if self.outstanding == 0 and not self.queue:
             self._end_generation()
@@ -325,10 +328,21 @@ class NSGA2(_Generational):
         return [pool[i] for i in sorted(keep)]
 
 
+_REPLACEMENTS = ("best", "youngest")
+
+
 @dataclass(frozen=True)
 class GAConfig(_Settings):
     """Settings of :class:`GeneticAlgorithm`; defaults are seed 003's (population 5,
-    tournament of 3, two-point crossover, per-parameter mutations)."""
+    tournament of 3, two-point crossover, per-parameter mutations).
+
+    ``replacement="best"``: the next population is the best of the offspring and the
+    ``elitism`` best parents. ``"youngest"``: age-based replacement, regularised
+    ("aging") evolution (Real et al. 2019; seed 001's "selection of youngest
+    individuals"): the population keeps its ``population_size`` youngest members,
+    whatever their fitness, so ``offspring_size`` new ones push out as many of the
+    oldest; it keeps no elite (``elitism=0``). ``offspring_size``: children per
+    generation (None: ``population_size``)."""
 
     population_size: int = 5
     tournament_size: int = 3
@@ -337,26 +351,44 @@ class GAConfig(_Settings):
     mutation_prob: float | None = 0.5
     elitism: int = 1
     init: str = "random"
+    replacement: str = "best"
+    offspring_size: int | None = None
 
     def __post_init__(self) -> None:
         self._check_common()
         ok = isinstance(self.elitism, numbers.Integral) and not isinstance(self.elitism, bool)
         _check(ok and 0 <= self.elitism < self.population_size,
                f"elitism must be an integer in [0, population_size), {_got(self.elitism, ok)}")
+        self._check_replacement()
+
+    def _check_replacement(self) -> None:
+        _check_choice("replacement", self.replacement, _REPLACEMENTS)
+        _check_int("offspring_size", self.offspring_size, 1, none=" (= population_size)")
+        if self.replacement == "youngest":
+            _check(self.elitism == 0, "elitism must be 0 with replacement='youngest' (age-based replacement keeps "
+                                      f"no elite, Real et al. 2019), got {self.elitism}; pass elitism=0")
+            _check(self.lam <= self.population_size, f"offspring_size must be <= population_size "
+                                                      f"({self.population_size}) with replacement='youngest', "
+                                                      f"got {self.offspring_size}")
+        else:
+            low = self.population_size - self.elitism
+            _check(self.lam >= low, f"offspring_size must be >= population_size - elitism ({low}) with "
+                                    f"replacement='best', got {self.offspring_size}; or use replacement='youngest'")
 
     avoid_duplicates = False  # seed 003 keeps duplicates
 
     @property
     def lam(self) -> int:
-        """Offspring per generation: a whole new population."""
-        return self.population_size
+        """Offspring per generation: by default a whole new population."""
+        return int(self.offspring_size or self.population_size)
 
 
 class GeneticAlgorithm(_Generational):
     """Seed 003's single-objective GA: tournament selection, two-point crossover,
     per-parameter mutation (Unif(-2,2) layers, Unif(-16,16) neurons, tree-distance
-    activation, N(0,0.15) dropout), generational the next population is the best
-    ``population_size`` of the offspring and the ``elitism`` best parents."""
+    activation, N(0,0.15) dropout). Generational: the next population is the best
+    ``population_size`` of the offspring and the ``elitism`` best parents, or, with
+    ``replacement="youngest"``, the youngest members (regularised evolution)."""
 
     name = "ga"
     config_class = GAConfig
@@ -372,11 +404,150 @@ class GeneticAlgorithm(_Generational):
         return selection.sel_tournament(individuals, k, self.rng, tournsize=self.config.tournament_size)
 
     def _end_generation(self) -> None:
-        if self.generation > 0:  # generational: the offspring replace all but the elite
+        if self.generation > 0 and self.config.replacement == "best":  # the offspring replace all but the elite
             by_value = sorted(self.population, key=lambda r: r["values"][0])
             self.population = by_value[: self.config.elitism]
         super()._end_generation()
 
     def _survive(self, pool: list[dict]) -> list[dict]:
+        if self.config.replacement == "youngest":  # age = trial id: the study numbers trials as it asks them
+            return selection.sel_youngest(pool, min(self.config.population_size, len(pool)),
+                                          births=[r["trial_id"] for r in pool])
         ranked = sorted(range(len(pool)), key=lambda i: (pool[i]["values"][0], i))
         return [pool[i] for i in sorted(ranked[: self.config.population_size])]
+
+
+_ISLAND_KINDS: dict[str, type[_Generational]] = {"nsga2": NSGA2, "ga": GeneticAlgorithm}
+
+
+class IslandModel(Optimizer):
+    """Seed 003's island model: ``islands`` populations (``inner``: ``"nsga2"`` or ``"ga"``,
+    each with the settings ``config``) evolve apart; after every ``migrate_every``-th
+    completed generation (the initial population counts as the first) each island sends
+    copies of its best ``migrants`` individuals to the next along a ring (island i to
+    i + 1, the last to the first), where they replace the receiver's worst ("best" and
+    "worst": by value for one objective, by NSGA-II's rank and crowding for several). An
+    immigrant already on the receiving island is not sent again.
+
+    One generation of the archipelago, every island's generation, is one batch
+    (:attr:`generation_size` is the sum of the islands' offspring), so a parallel
+    evaluator runs all islands' trials together. ``Suggestion.generation`` is the
+    generation (the islands move in step); the island of each trial is kept in the state
+    (:meth:`island_of`), and each migration in :attr:`migrations`. Results are routed to
+    their island by genome, in trial-id order, so the order of ``tell`` does not matter.
+    """
+
+    name = "islands"
+
+    def __init__(self, space: SearchSpace, n_objectives: int, *, islands: int = 4, inner: str = "nsga2",
+                 config: Any = None, migrate_every: int = 5, migrants: int = 1, seed: int | None = 0) -> None:
+        super().__init__(space, n_objectives, seed=seed)
+        _check_int("islands", islands, 2)
+        _check_choice("inner", inner, tuple(_ISLAND_KINDS))
+        _check_int("migrate_every", migrate_every, 1)
+        _check_int("migrants", migrants, 1)
+        seeds = self.rng.integers(2**63, size=islands)
+        self.islands = [_ISLAND_KINDS[inner](space, n_objectives, config, seed=int(s)) for s in seeds]
+        size = self.islands[0].config.population_size
+        _check(migrants <= size, f"migrants must be <= the islands' population_size ({size}), got {migrants}")
+        self.settings = {"islands": int(islands), "inner": inner, "migrate_every": int(migrate_every),
+                         "migrants": int(migrants)}
+        self.generation = 0
+        self.queue: list[dict] = []        # {"island", "genome", "generation", "parents"} not yet asked
+        self.outstanding: list[dict] = []  # {"island", "genome"} asked, not yet told
+        self.members: dict[int, int] = {}  # trial id -> island
+        self.migrations: list[dict] = []   # {"generation", "from", "to", "trial_ids"}
+
+    @property
+    def generation_size(self) -> int:
+        return sum(island.generation_size for island in self.islands)
+
+    @property
+    def population(self) -> list[dict]:
+        """Every island's population, island by island, a migrant once (where it was first)."""
+        seen: set[int] = set()
+        out = []
+        for island in self.islands:
+            out += [r for r in island.population if r["trial_id"] not in seen]
+            seen.update(r["trial_id"] for r in island.population)
+        return out
+
+    def island_of(self, trial_id: int) -> int:
+        """The island whose population the trial was made for."""
+        return self.members[trial_id]
+
+    # --- ask / tell ---------------------------------------------------------------------------
+    def ask(self, n: int) -> list[Suggestion]:
+        if not self.queue and not self.outstanding:
+            for i, island in enumerate(self.islands):  # each island's whole generation
+                everything = island.config.population_size + island.config.lam
+                self.queue += [{"island": i, "genome": list(s.genome), "generation": s.generation,
+                                "parents": list(s.parents)} for s in island.ask(everything)]
+        batch, self.queue = self.queue[:n], self.queue[n:]
+        self.outstanding += [{"island": b["island"], "genome": b["genome"]} for b in batch]
+        return [Suggestion(list(b["genome"]), b["generation"], tuple(b["parents"])) for b in batch]
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        outstanding, routed = list(self.outstanding), {}
+        for obs in sorted(observations, key=lambda o: o.trial_id):
+            match = next((j for j, o in enumerate(outstanding) if o["genome"] == list(obs.genome)), None)
+            if match is None:
+                raise ValueError(f"tell() got trial {obs.trial_id}, whose genome is not among the "
+                                 f"{len(outstanding)} outstanding suggestions; tell each result of ask() exactly once")
+            routed.setdefault(outstanding.pop(match)["island"], []).append(obs)
+        self.outstanding = outstanding
+        for i in sorted(routed):
+            self.members.update((o.trial_id, i) for o in routed[i])
+            self.islands[i].tell(routed[i])
+        if not self.queue and not self.outstanding:
+            self.generation += 1
+            if self.generation % self.settings["migrate_every"] == 0:
+                self._migrate()
+
+    # --- migration ----------------------------------------------------------------------------
+    def _ranked(self, records: list[dict], k: int) -> list[int]:
+        """Indices of the best ``k`` of ``records``, best first."""
+        F = np.array([r["values"] for r in records], dtype=float).reshape(len(records), self.n_objectives)
+        if self.n_objectives == 1:
+            return [int(i) for i in np.argsort(F[:, 0], kind="stable")[:k]]
+        return [int(i) for i in selection.nsga2_survivors(F, k)]
+
+    def _migrate(self) -> None:
+        m = self.settings["migrants"]
+        leaving = [[dict(island.population[i]) for i in self._ranked(island.population, min(m, len(island.population)))]
+                   for island in self.islands]  # all chosen before any arrives: the ring moves at once
+        for i, emigrants in enumerate(leaving):
+            j = (i + 1) % len(self.islands)
+            arrived = self._receive(self.islands[j], emigrants)
+            self.migrations.append({"generation": self.generation, "from": i, "to": j, "trial_ids": arrived})
+
+    def _receive(self, island: _Generational, immigrants: list[dict]) -> list[int]:
+        """Put ``immigrants`` in place of the island's worst; returns the trial ids that arrived."""
+        present = {r["trial_id"] for r in island.population}
+        new = [r for r in immigrants if r["trial_id"] not in present]
+        room = island.config.population_size - len(island.population)
+        keep = len(island.population) - max(0, len(new) - room)
+        kept = sorted(self._ranked(island.population, keep))
+        island.population = [island.population[i] for i in kept] + new
+        return [r["trial_id"] for r in new]
+
+    # --- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "settings": dict(self.settings), "generation": self.generation,
+                "islands": [island.state_dict() for island in self.islands], "queue": self.queue,
+                "outstanding": self.outstanding, "members": sorted(self.members.items()),
+                "migrations": self.migrations}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.settings = dict(state["settings"])
+        kind = _ISLAND_KINDS[self.settings["inner"]]
+        self.islands = []
+        for island_state in state["islands"]:
+            island = kind(self.space, self.n_objectives, island_state["config"], seed=0)
+            island.load_state_dict(island_state)
+            self.islands.append(island)
+        self.generation = state["generation"]
+        self.queue, self.outstanding = state["queue"], state["outstanding"]
+        self.members = {int(t): int(i) for t, i in state["members"]}
+        self.migrations = state["migrations"]
