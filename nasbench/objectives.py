@@ -17,7 +17,7 @@ import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -405,7 +405,7 @@ class TrainingObjective:
         fidelity = task.fidelity if task.fidelity is not None else self.fidelity
         start = self._warm_start(task)
         scores, results = self._train(task.config, task.seed, fidelity=fidelity, start=start,
-                                      report=task.report)
+                                      report=task.report, reported=task.metric_names)
         if (self.save_weights or task.checkpoint) and task.directory:
             write_weights(task.directory, task.trial_id,
                           {**self._weights(task.config, results), "fidelity": max(r.epochs for r in results)})
@@ -423,7 +423,7 @@ class TrainingObjective:
         return payload["state_dicts"], int(payload.get("fidelity", 0))
 
     def _train(self, config: Mapping[str, Any], seed: int, *, fidelity: int | None = None,
-               start: tuple[list, int] | None = None, report: Callable | None = None):
+               start: tuple[list, int] | None = None, report: Callable | None = None, reported: Sequence[str] = ()):
         from dataclasses import replace
 
         from .models import InvalidArchitecture, build_model, count_macs
@@ -440,8 +440,12 @@ class TrainingObjective:
 
         on_epoch = None
         if report is not None:
-            model = factory()
-            size = {"n_params": sum(p.numel() for p in model.parameters()), "macs": count_macs(model, data.input_shape)}
+            size: dict[str, float] = {}  # the size metrics a study reports each epoch (constant over the epochs)
+            if {"n_params", "macs"} & set(reported):
+                model = factory()
+                size["n_params"] = sum(p.numel() for p in model.parameters())
+                if "macs" in reported:
+                    size["macs"] = count_macs(model, data.input_shape)
 
             def on_epoch(epoch: int, scores: dict) -> None:
                 values = {**size, **{k: v for k, v in scores.items() if k.startswith("val_")}}
