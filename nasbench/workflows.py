@@ -41,27 +41,12 @@ def open_study(path: str | Path) -> Study:
 
 def reference_point_for(objective: Any) -> list[float]:
     """The objective's fixed reference point (jahs_bench_201 issue 19: fixed before the
-    search, not the worst observed point). An objective without one gets the worst value
-    of each metric and 1.1 x the largest model's size."""
+    search, not the worst observed point): :attr:`TrainingObjective.reference_point`,
+    which bounds the model size over the whole space (:func:`nasbench.models.size_bounds`)."""
     own = getattr(objective, "reference_point", None)
-    if own is not None:
-        return [float(v) for v in own]
-    from .models import build_model, count_macs, count_parameters
-
-    data = objective.data
-    largest = build_model(objective.space.largest(), data.input_shape, data.n_classes or 1, objective.architecture)
-    worst = {"n_params": 1.1 * count_parameters(largest), "macs": 1.1 * count_macs(largest, data.input_shape)}
-    point = []
-    for m in objective.metrics:
-        if m.name in worst:
-            point.append(worst[m.name])
-        elif m.name.endswith("accuracy"):
-            point.append(0.0)
-        elif m.name.endswith("error"):
-            point.append(1.0)
-        else:
-            raise ValueError(f"no fixed reference value for {m.name!r}; give reference_point=... explicitly")
-    return point
+    if own is None:
+        raise ValueError(f"{type(objective).__name__} carries no reference point; give reference_point=... explicitly")
+    return [float(v) for v in own]
 
 
 # --- validation ------------------------------------------------------------------------------
