@@ -6,6 +6,7 @@ Run from the repository root:
     python benchmarks/bench_training.py --quick    # tiny sizes: a smoke test
     python benchmarks/bench_training.py --out benchmarks/results/training.md
     python benchmarks/bench_training.py --throughput-only --busy-load --out benchmarks/results/training_busy.md
+    python benchmarks/bench_training.py --load-only --out benchmarks/results/training_load.md   # ~3 minutes
 
 1. Throughput (training samples/s) of nasbench's trainer (``train_epoch``: data
    resident on the device, batches as index slices of a device-side permutation)
@@ -29,6 +30,14 @@ Run from the repository root:
 4. The share of a study's wall time that is not training: NSGA-II on ``jahs_cnn``,
    digits, 3 generations of 8, 5 epochs; wall time minus the trials' own
    training time (``train_time``: model build, training and validation).
+5. Training under load: one default ``evo_cnn`` evaluation on digits (3-fold CV, 10
+   epochs, no early stop) with PyTorch's default threads, with one thread, and with
+   nasbench's per-trial choice (``TrainingObjective(threads=None)``:
+   :func:`nasbench.training.auto_threads`), idle and beside one CPU-bound process that
+   the benchmark starts itself (``while True: pass``). Interleaved: per repeat, the
+   three policies idle, then the three beside the busy process; best of ``--repeats``.
+   Goals: idle, auto no slower than the default; beside the busy process, auto within
+   1.3x of the one-thread time.
 """
 
 from __future__ import annotations
@@ -44,12 +53,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import best_of, environment, markdown_table, write_report  # noqa: E402
 
-import nasbench  # noqa: E402,F401  before torch, as a user would: its OMP_WAIT_POLICY default needs that
+import nasbench  # noqa: E402,F401  before torch, as a user would
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-# nasbench sets PASSIVE unless the variable is already set; OMP_WAIT_POLICY= (empty) keeps
-# libgomp's own default (spin a while, then sleep), with a warning from libgomp
+# nasbench leaves OMP_WAIT_POLICY alone (a PASSIVE default cost 2-4x on an idle machine);
+# OMP_WAIT_POLICY= (empty) keeps libgomp's own default, with a warning from libgomp
 OMP_WAIT_POLICY_AT_TORCH_IMPORT = {None: "unset", "": "'' (libgomp's default)"}.get(
     os.environ.get("OMP_WAIT_POLICY"), os.environ.get("OMP_WAIT_POLICY"))
 from torch import nn  # noqa: E402
@@ -178,6 +187,47 @@ def overhead(quick: bool) -> list[list]:
              f"{other:.2f}", f"{100 * other / wall:.1f}%"]]
 
 
+def under_load(quick: bool, repeats: int) -> tuple[list[list], list[list]]:
+    """Section 5: rows of (policy, idle s, busy s) and the goal rows."""
+    epochs = 1 if quick else 10
+    default = torch.get_num_threads()
+    policies = [(f"PyTorch's default ({default} threads)", default), ("torch.set_num_threads(1)", 1),
+                ("nasbench auto (threads=None)", None)]
+    best = {(name, load): float("inf") for name, _ in policies for load in ("idle", "busy")}
+    chosen: dict[str, set] = {"idle": set(), "busy": set()}
+    for _ in range(repeats):
+        for load in ("idle", "busy"):
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "busy" else None
+            try:
+                if busy is not None:
+                    time.sleep(0.5)  # let it get going, as a competing job would be
+                for name, threads in policies:
+                    objective = TrainingObjective("digits", "evo_cnn", ["val_top3_accuracy"], folds=3, threads=threads,
+                                                  protocol={"max_epochs": epochs, "patience": None})
+                    objective.data  # loaded outside the timing
+                    start = time.perf_counter()
+                    scores = objective(objective.space.default(), seed=0)
+                    best[(name, load)] = min(best[(name, load)], time.perf_counter() - start)
+                    if threads is None:
+                        chosen[load].add(scores["threads"])
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+    rows = [[name + (f" (chose {sorted(chosen['idle'])} idle, {sorted(chosen['busy'])} busy)" if t is None else ""),
+             f"{best[(name, 'idle')]:.2f}", f"{best[(name, 'busy')]:.2f}",
+             f"{best[(name, 'busy')] / best[(name, 'idle')]:.2f}x"] for name, t in policies]
+    auto, one, dflt = (policies[2][0], policies[1][0], policies[0][0])
+    idle_ratio = best[(auto, "idle")] / best[(dflt, "idle")]
+    busy_ratio = best[(auto, "busy")] / best[(one, "busy")]
+    busy_idle_ratio = best[(auto, "busy")] / best[(one, "idle")]
+    goals = [["idle: auto no slower than PyTorch's default", f"{idle_ratio:.2f}x the default",
+              "met" if idle_ratio <= 1.05 else "not met"],
+             ["beside one busy process: auto within 1.3x of one thread", f"{busy_ratio:.2f}x one thread beside it, "
+              f"{busy_idle_ratio:.2f}x one thread idle", "met" if busy_ratio <= 1.3 else "not met"]]
+    return rows, goals
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
@@ -187,7 +237,17 @@ def main() -> None:
     parser.add_argument("--busy-load", action="store_true",
                         help="run one busy-looping Python process beside the throughput tables (a loaded "
                              "machine: shows the cost of PyTorch's default thread count)")
+    parser.add_argument("--load-only", action="store_true",
+                        help="only section 5: training idle and beside a busy process, three thread policies")
     args = parser.parse_args()
+    if args.load_only:
+        rows, goals = under_load(args.quick, 1 if args.quick else args.repeats)
+        write_report("\n".join([
+            f"# Training under load\n\nEnvironment: {environment('torch')}\n",
+            f"## One evo_cnn evaluation (digits, 3-fold CV, {1 if args.quick else 10} epochs), best of the repeats\n",
+            markdown_table(["threads", "idle (s)", "beside one busy process (s)", "busy / idle"], rows),
+            "\n## Goals\n", markdown_table(["goal", "result", "verdict"], goals)]), args.out)
+        return
     torch.set_num_threads(torch.get_num_threads())
     default_threads = torch.get_num_threads()
     repeats = 1 if args.quick else args.repeats

@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import __version__
 from .objectives import PROBLEMS, problem
+from .optimizers import OPTIMIZERS
 from .space import SpaceError, preset, preset_names
 from .store import StoreError
 from .study import Study
@@ -137,10 +138,21 @@ def _evaluator(args: argparse.Namespace):
     return evaluator
 
 
-#: The optimisers ``nasbench run`` offers (``--population`` sizes the evolutionary ones; the
-#: multi-fidelity ones take the problem's ``max_fidelity``).
-CLI_OPTIMIZERS = ["nsga2", "random", "ga", "islands", "grid", "bo", "successive_halving", "hyperband", "bohb",
-                  "optuna_tpe", "optuna_nsga2"]
+#: The optimisers ``nasbench run`` offers: every registered one (``--population`` sizes the
+#: evolutionary ones; the multi-fidelity ones take the problem's ``max_fidelity``).
+CLI_OPTIMIZERS = sorted(OPTIMIZERS)
+#: Registered optimisers that need what no synthetic problem of ``nasbench run`` has, and why.
+TRAINING_ONLY = {
+    "pbt": "PBT explores training hyperparameters (lr, weight_decay, ...) and copies weights between trials",
+    "weighted_product": "MnasNet's weighted product scalarises an accuracy and a model size",
+}
+
+
+def _check_runnable(name: str, problem_name: str) -> None:
+    if name in TRAINING_ONLY:
+        raise ValueError(f"--optimizer {name} cannot run on {problem_name}: {TRAINING_ONLY[name]}; it needs a "
+                         f"training objective: use Study.create(..., optimizer={name!r}) with a TrainingObjective "
+                         f"in Python or a notebook, or pick another --optimizer here")
 
 
 def _optimizer_options(name: str, population: int, objective) -> dict:
@@ -154,6 +166,7 @@ def _optimizer_options(name: str, population: int, objective) -> dict:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
+    _check_runnable(args.optimizer, args.problem)
     params = {} if args.n_var is None else {"n_var": args.n_var}
     objective = problem(args.problem, **params)
     options = _optimizer_options(args.optimizer, args.population, objective)

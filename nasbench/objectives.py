@@ -289,6 +289,11 @@ class TrainingObjective:
     (:func:`nasbench.store.write_weights`), reloadable with
     :func:`nasbench.training.load_trial_model`. The scoring itself is
     :func:`nasbench.training.score`; :attr:`reference_point` bounds the metrics.
+    ``threads`` fixes PyTorch's intra-op threads per trial; None (the default) picks them
+    per trial with :func:`nasbench.training.auto_threads` (torch's count, fewer while other
+    processes hold cores). The count is recorded as the trial's ``threads`` metric: a
+    different count can change float rounding, so pass ``threads=n`` to repeat a trial bit
+    for bit.
 
     Examples: seed 000 ``metrics={"val_top3_accuracy": "maximize", "n_params": "minimize"}``,
     ``folds=3``; seed 003 ``dataset="sinewave", space="mlp", metrics=["val_mse"]``;
@@ -427,7 +432,7 @@ class TrainingObjective:
         from dataclasses import replace
 
         from .models import InvalidArchitecture, build_model, count_macs
-        from .training import TrainConfig, limit_threads, score
+        from .training import TrainConfig, auto_threads, limit_threads, score
 
         data, n_out = self.data, self._n_outputs()
         cfg = TrainConfig.from_config(config, **self.protocol.to_dict())
@@ -457,10 +462,13 @@ class TrainingObjective:
         if states is not None and len(states) != (self.folds or 1):
             raise InvalidArchitecture(f"the warm start's checkpoint has {len(states)} fold(s), this protocol "
                                       f"{self.folds or 1}; continue trials of the same protocol")
-        with limit_threads(self.threads):
-            return score(factory, data, cfg, folds=self.folds, val_fraction=self.val_fraction, seed=seed,
-                         split_seed=self.data_seed, report_test=self.report_test, initial_states=states,
-                         start_epoch=min(start_epoch, cfg.max_epochs), on_epoch=on_epoch)
+        threads = self.threads or auto_threads()  # None: chosen per trial from the cores free now
+        with limit_threads(threads):
+            result = score(factory, data, cfg, folds=self.folds, val_fraction=self.val_fraction, seed=seed,
+                           split_seed=self.data_seed, report_test=self.report_test, initial_states=states,
+                           start_epoch=min(start_epoch, cfg.max_epochs), on_epoch=on_epoch)
+        result[0]["threads"] = threads  # the count changes float rounding: pass threads=n to repeat a trial bit for bit
+        return result
 
     def _weights(self, config: Mapping[str, Any], results) -> dict:
         """What :func:`nasbench.training.load_trial_model` needs to rebuild the trial's model."""

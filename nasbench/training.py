@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -35,7 +36,7 @@ from .models import count_macs, count_parameters
 
 __all__ = ["TrainConfig", "FitResult", "TrainingDiverged", "OutOfMemory", "resolve_device", "fit", "evaluate",
            "train_epoch", "cross_validate", "holdout", "score", "score_test_set", "augment", "rotate", "limit_threads",
-           "cudnn_flags", "load_trial_model"]
+           "cudnn_flags", "load_trial_model", "free_cores", "auto_threads"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -138,6 +139,62 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' asked for but no CUDA GPU is visible; use device='auto' or 'cpu'")
     return device
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity; the CPU count where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _running_elsewhere() -> int:
+    """Threads of *other* processes running or runnable right now: the kernel's
+    ``procs_running`` (every runnable thread on the machine) less this process's own
+    running threads (``/proc/self/task/*/stat`` in state R). Raises OSError off Linux."""
+    with open("/proc/stat") as f:
+        total = next(int(line.split()[1]) for line in f if line.startswith("procs_running"))
+    own = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        own += stat[stat.rindex(")") + 2] == "R"
+    return max(0, total - own)
+
+
+def free_cores(samples: int = 3, interval: float = 0.01) -> int:
+    """Cores free for this process now: its usable cores less the threads other processes
+    are running (median of ``samples`` looks ``interval`` s apart), at least 1. Off Linux,
+    where ``/proc`` is missing, all usable cores.
+
+    Why not the load average: it is a 1-minute moving average, so it would still count a
+    competitor that ended a minute ago and miss one that started a second ago. Why not
+    psutil: it has no per-moment count of runnable threads either."""
+    cores = _usable_cores()
+    try:
+        counts = []
+        for i in range(samples):
+            counts.append(_running_elsewhere())
+            if i + 1 < samples:
+                time.sleep(interval)
+    except (OSError, StopIteration, ValueError):
+        return cores
+    busy = sorted(counts)[len(counts) // 2]
+    return max(1, min(cores, cores - busy))
+
+
+def auto_threads() -> int:
+    """The intra-op threads for the next trial when none are fixed: torch's own count
+    (which the user, or a Dask worker's ``OMP_NUM_THREADS``, may have lowered) capped at
+    :func:`free_cores`. On an idle machine that is torch's default; beside a CPU-bound
+    process it leaves that process's core alone, so OpenMP threads do not spin-wait for a
+    core they will not get (on 2 cores: 11.9 s instead of 2.9 s for a default evo_cnn
+    evaluation with 2 threads, 3.6 s with 1; benchmarks/bench_training.py --load)."""
+    return max(1, min(torch.get_num_threads(), free_cores()))
 
 
 @contextmanager

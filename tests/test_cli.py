@@ -207,3 +207,23 @@ def test_run_offers_the_baselines_and_a_stopping_rule(tmp_path, capsys):
     assert "pruned" in out and "(target 20)" in out
     assert main(["run", "learning_curve", "-d", str(tmp_path / "bohb"), "-n", "15", "--optimizer", "bohb", "-q"]) == 0
     assert "15 done" in capsys.readouterr().out
+
+
+def test_every_registered_optimizer_is_offered_and_the_training_only_ones_say_why(tmp_path, capsys):
+    from nasbench.cli import CLI_OPTIMIZERS, TRAINING_ONLY
+    from nasbench.optimizers import OPTIMIZERS
+
+    assert set(CLI_OPTIMIZERS) == set(OPTIMIZERS) and set(TRAINING_ONLY) <= set(OPTIMIZERS)
+    for name in TRAINING_ONLY:
+        assert main(["run", "zdt1", "-d", str(tmp_path / name), "-n", "5", "--optimizer", name, "-q"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"nasbench: error: --optimizer {name} cannot run on zdt1") and "\n" not in err
+        assert "TrainingObjective" in err and not (tmp_path / name).exists()
+    assert main(["run", "zdt1", "-d", str(tmp_path / "gp"), "-n", "6", "--optimizer", "optuna_gp", "-q"]) == 0
+    assert "6 done" in capsys.readouterr().out
+
+
+def test_a_grid_too_large_to_index_is_refused_in_one_line(tmp_path, capsys):
+    assert main(["run", "zdt1", "-d", str(tmp_path / "g"), "-n", "5", "--optimizer", "grid", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "9.31e+20 configurations" in err and "random search" in err and "\n" not in err

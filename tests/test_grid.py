@@ -148,3 +148,10 @@ def test_bad_ask_size_and_oversized_shuffle():
     with pytest.raises(ValueError, match=r"shuffle=True needs a grid of at most 10,000,000"):
         GridSearch(preset("jahs_cnn"), points=6, shuffle=True)  # 14,929,920
     assert isinstance(SpaceError("x"), ValueError)
+
+
+def test_a_grid_beyond_int64_indexing_is_refused_not_wrapped():
+    space = SearchSpace([Float(f"x{i}", 0.0, 1.0) for i in range(30)], name="wide")
+    with pytest.raises(ValueError, match=r"9.31e\+20 configurations .* lower points"):
+        GridSearch(space, 1, points=5)
+    assert GridSearch(space, 1, points=2).size == 2**30  # large but indexable

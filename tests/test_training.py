@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import time
 import os
 
 import numpy as np
@@ -241,8 +242,10 @@ def test_objective_scores_through_training_score():
     data = objective.data
     scores, results = score(lambda: build_model(config, data.input_shape, 10), data,
                             TrainConfig.from_config(config, **FAST), folds=2, seed=4, split_seed=3)
-    timeless = lambda d: {k: v for k, v in d.items() if k != "train_time"}  # noqa: E731
-    assert len(results) == 2 and timeless(objective(config, seed=4)) == timeless(scores)
+    timeless = lambda d: {k: v for k, v in d.items() if k not in ("train_time", "threads")}  # noqa: E731
+    scored = objective(config, seed=4)
+    assert len(results) == 2 and timeless(scored) == timeless(scores)
+    assert scored["threads"] == 1  # conftest runs torch with one thread; auto never uses more
     held, results = score(lambda: build_model(config, data.input_shape, 10), data, TrainConfig(**FAST), seed=4)
     assert len(results) == 1 and held["epochs_per_fold"] == [2]
     with pytest.raises(ValueError, match="dataset 'digits' has no separate test set; set test_fraction=0.2"):
@@ -316,3 +319,40 @@ def test_serial_and_dask_training_agree(tmp_path):
             tables.append(df[["trial_id", "generation", "status", "values_val_error", "values_n_params",
                               "metrics_val_loss", "seed"]])
     pd.testing.assert_frame_equal(tables[0], tables[1])
+
+
+def test_auto_threads_leave_the_cores_other_processes_hold(monkeypatch):
+    import nasbench.training as training
+
+    monkeypatch.setattr(training, "_usable_cores", lambda: 4)
+    counts = iter([0, 3, 1])  # median of the three looks: 1 other runnable thread
+    monkeypatch.setattr(training, "_running_elsewhere", lambda: next(counts))
+    assert training.free_cores(interval=0) == 3
+    monkeypatch.setattr(training, "_running_elsewhere", lambda: 9)  # oversubscribed: still one thread
+    assert training.free_cores(interval=0) == 1
+    monkeypatch.setattr(training, "_running_elsewhere", lambda: 0)
+    torch.set_num_threads(2)
+    try:
+        assert training.auto_threads() == 2  # never more than torch's own count (idle: torch's default)
+    finally:
+        torch.set_num_threads(1)
+
+    def no_proc():
+        raise OSError("no /proc here")
+    monkeypatch.setattr(training, "_running_elsewhere", no_proc)
+    assert training.free_cores(interval=0) == 4  # off Linux: every usable core
+
+
+def test_running_elsewhere_counts_the_threads_busy_processes_run():
+    import subprocess
+    import sys
+    from nasbench.training import _running_elsewhere
+
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        assert sorted(_running_elsewhere() for _ in range(7))[3] >= 2
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()

@@ -13,6 +13,7 @@ nothing more (``ask`` returns ``[]``).
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Mapping, Sequence
 
@@ -26,6 +27,8 @@ __all__ = ["GridSearch", "parameter_values", "space_grids"]
 
 #: The largest grid that ``shuffle=True`` will permute (the order is held in memory).
 MAX_SHUFFLED = 10_000_000
+#: The largest grid at all (ParameterGrid's int64 arithmetic and len() hold up to here).
+MAX_GRID = 2**62
 
 
 def _check_points(points: Any) -> int:
@@ -123,7 +126,15 @@ class GridSearch(Optimizer):
         self._check_shuffle()
 
     def _build(self) -> None:
-        self.grid = ParameterGrid(space_grids(self.space, self.points, self.values))
+        grids = space_grids(self.space, self.points, self.values)
+        # ParameterGrid indexes through np.prod (int64) and len() needs an index-sized int:
+        # past 2**62 configurations both break, so such a grid is refused here.
+        size = sum(math.prod(len(v) for v in g.values()) for g in grids)
+        if size > MAX_GRID:
+            raise ValueError(f"this grid has {size:.3g} configurations ({self.points} points per numeric parameter "
+                             f"over {len(self.space.names)} parameters), more than any run could visit; lower "
+                             "points, fix parameters with values={name: [v]}, or use random search")
+        self.grid = ParameterGrid(grids)
         self._order: np.ndarray | None = None
 
     def _check_shuffle(self) -> None:
