@@ -31,6 +31,7 @@ reports: $(VENV)/.installed
 	$(NB) report notebooks/00_explore.ipynb --output-dir reports
 	$(NB) report notebooks/02_ga_vs_bo_mlp.ipynb --output-dir reports
 	$(NB) report notebooks/03_joint_search_bohb.ipynb --output-dir reports
+	$(NB) report notebooks/04_optimizer_comparison.ipynb --output-dir reports
 
 lab: $(VENV)/.installed
 	$(PY) -m pip install -e ".[lab]"

@@ -116,6 +116,8 @@ def run_nasbench(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray
         study.optimize(n_trials=evals, show_progress=False)
         wall = time.perf_counter() - start
         df = study.trials_dataframe()
+        if "trial_id" in df.columns:
+            df = df.sort_values("trial_id")  # evaluation order, for the hypervolume at smaller budgets
         done = df[df["status"] == "done"]
         F = done[[f"values_{m.name}" for m in problem.metrics]].to_numpy(dtype=float)
         own = study.hypervolume()
@@ -164,14 +166,18 @@ def run_optuna(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray, 
     return np.array([t.values for t in done], dtype=float), wall
 
 
+EARLY_BUDGETS = (1_000, 2_000)  # NAS studies are small: the hypervolume after this many evaluations too
 RUNNERS = {"nasbench": run_nasbench, "pymoo": run_pymoo, "optuna": run_optuna}
 
 
 def run_one(problem: str, method: str, seed: int, evals: int, pop: int) -> dict[str, Any]:
     """One (problem, method, seed) run: its hypervolume, evaluation count and wall time."""
     F, wall = RUNNERS[method](problem, seed, evals, pop)
+    budgets = sorted({b for b in EARLY_BUDGETS if b < evals} | {evals})
+    # F is in evaluation order, so its first b rows are what a run with budget b had seen
+    hv_at = {str(b): hypervolume(F[:b], reference(problem)) for b in budgets}
     return dict(problem=problem, method=method, seed=seed, evals=evals, pop=pop, n_evaluated=len(F),
-                hv=hypervolume(F, reference(problem)), wall_s=wall)
+                hv=hypervolume(F, reference(problem)), hv_at=hv_at, wall_s=wall)
 
 
 def load_results(path: Path, evals: int, pop: int) -> list[dict[str, Any]]:
@@ -205,6 +211,37 @@ def run_grid(problems: list[str], methods: list[str], seeds: list[int], evals: i
 def true_front_hv(name: str, n: int = 100_000) -> float:
     problem = nasbench_problem(name)
     return hypervolume(problem.pareto_front(n), reference(name))
+
+
+def summarise_budgets(rows: list[dict[str, Any]], problems: list[str], methods: list[str]) -> str:
+    """Median [IQR] per budget, and the two-sided Mann-Whitney p of nasbench against each other method."""
+    from scipy.stats import mannwhitneyu
+
+    budgets = sorted({int(b) for r in rows for b in r.get("hv_at", {})})
+    others = [m for m in methods if m != "nasbench"]
+    head = ["problem", "evals"] + [f"{m} HV median [IQR]" for m in methods]
+    head += [f"nasbench vs {m}: median diff %, p" for m in others]
+    body = []
+    for p in problems:
+        for b in budgets:
+            hv = {m: np.array([r["hv_at"][str(b)] for r in rows if r["problem"] == p and r["method"] == m
+                               and str(b) in r.get("hv_at", {})]) for m in methods}
+            cells: list[Any] = [p, f"{b:,}"]
+            for m in methods:
+                if len(hv[m]) == 0:
+                    cells.append("n/a")
+                    continue
+                q1, med, q3 = np.percentile(hv[m], [25, 50, 75])
+                cells.append(f"{med:.4f} [{q1:.4f}, {q3:.4f}] (n={len(hv[m])})")
+            for m in others:
+                if "nasbench" not in hv or len(hv["nasbench"]) == 0 or len(hv[m]) == 0:
+                    cells.append("n/a")
+                    continue
+                a, c = np.median(hv["nasbench"]), np.median(hv[m])
+                pval = mannwhitneyu(hv["nasbench"], hv[m], alternative="two-sided").pvalue
+                cells.append(f"{100 * (a - c) / c:+.2f} %, p={pval:.3f}")
+            body.append(cells)
+    return markdown_table(head, body)
 
 
 def summarise(rows: list[dict[str, Any]], problems: list[str], methods: list[str]) -> str:
@@ -265,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
         f"({evals:,} evaluations, population {pop}, seeds 0..{seeds - 1}, {args.workers} worker processes; "
         f"this invocation {total:.0f} s)",
         summarise(rows, args.problems, args.methods),
+        "Hypervolume after the first 1,000, 2,000 and all evaluations of the same runs "
+        "(Mann-Whitney U, two-sided):",
+        summarise_budgets(rows, args.problems, args.methods),
         describe_gaps(gaps) + " Wall times are per run, with the other worker busy on the second core. "
         "Optuna keeps its defaults (uniform crossover, random-resampling mutation); nasbench and pymoo "
         "use SBX + polynomial mutation.",

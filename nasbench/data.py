@@ -2,7 +2,10 @@
 
 Embedded defaults need no download: ``digits`` (scikit-learn's real handwritten
 digits), ``mnist1d`` (generated procedurally) and ``sinewave`` (seed 003's toy
-regression). Images a user brings live under ``data/NAME/`` in ImageFolder
+regression), with two harder variants for seed 003's study: ``sinewave_noisy`` (a
+nonlinear target with noise, so the validation MSE does not fall to ~0) and
+``mnist1d_onehot`` (mnist1d as a regression on one-hot targets, scored by MSE as
+seed 003 scored its MNIST MLP). Images a user brings live under ``data/NAME/`` in ImageFolder
 layout; torchvision's FashionMNIST, CIFAR-10 and Flowers102 are read from a
 local root. Nothing is downloaded unless asked for explicitly
 (:func:`fetch_dataset`, ``nasbench data fetch NAME``).
@@ -23,7 +26,7 @@ __all__ = ["Dataset", "DatasetNotFound", "load_dataset", "fetch_dataset", "datas
            "train_val_test_split", "stratified_kfold", "DEFAULT_ROOT"]
 
 DEFAULT_ROOT = Path("data")
-EMBEDDED = ("digits", "mnist1d", "sinewave")
+EMBEDDED = ("digits", "mnist1d", "sinewave", "sinewave_noisy", "mnist1d_onehot")
 _TORCHVISION = {"fashionmnist": "FashionMNIST", "cifar10": "CIFAR10", "flowers102": "Flowers102"}
 #: Where torchvision keeps each set under the root, and what that folder holds.
 _LAYOUT = {"fashionmnist": ("FashionMNIST", "raw/train-images-idx3-ubyte, raw/t10k-images-idx3-ubyte, ..."),
@@ -96,14 +99,18 @@ def load_dataset(name: str, *, root: str | Path = DEFAULT_ROOT, seed: int = 0, i
     """Load a dataset by name.
 
     ``image_size`` resizes images (digits are 8x8; upsample them with 16 or 32).
-    ``n_samples`` sizes the generated sets (``mnist1d``, ``sinewave``).
+    ``n_samples`` sizes the generated sets (``mnist1d``, ``sinewave`` and their variants).
     """
     if name == "digits":
         return _digits(image_size)
     if name == "mnist1d":
         return _mnist1d(seed, n_samples or 4000)
+    if name == "mnist1d_onehot":
+        return _one_hot(_mnist1d(seed, n_samples or 4000), name)
     if name == "sinewave":
         return _sinewave(seed, n_samples or 2000)
+    if name == "sinewave_noisy":
+        return _sinewave_noisy(seed, n_samples or 1000)
     if name in _TORCHVISION:
         return _torchvision(name, Path(root), image_size)
     folder = Path(root) / name
@@ -159,6 +166,37 @@ def _sinewave(seed: int, n_samples: int) -> Dataset:
     target = covariates @ weights / np.sqrt(5)
     x = torch.tensor(covariates, dtype=torch.float32).unsqueeze(1)  # (N, 1, 5)
     return Dataset("sinewave", "regression", x, torch.tensor(target, dtype=torch.float32).unsqueeze(1))
+
+
+#: ``sinewave_noisy``: the harmonic of each covariate that enters the target, and the
+#: noise's standard deviation (the floor of the validation MSE is its square, 0.01).
+NOISY_SINE_HARMONIC, NOISY_SINE_NOISE = 3, 0.1
+
+
+def _sinewave_noisy(seed: int, n_samples: int) -> Dataset:
+    """Seed 003's sinewave task made hard enough to rank methods: the same five sine
+    covariates x_i = sin(theta_i), but the target is a random linear combination of their
+    third harmonics sin(3 theta_i) = 3 x_i - 4 x_i^3 (a cubic, not linear, in each
+    covariate) plus Gaussian noise of standard deviation 0.1 (an MSE floor of 0.01)."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, 2 * np.pi, size=n_samples)
+    freq, phase = rng.uniform(0.5, 3.0, size=5), rng.uniform(0, 2 * np.pi, size=5)
+    theta = np.outer(t, freq) + phase
+    weights = rng.normal(size=5)
+    target = np.sin(NOISY_SINE_HARMONIC * theta) @ weights / np.sqrt(5)
+    target = target + rng.normal(scale=NOISY_SINE_NOISE, size=n_samples)
+    x = torch.tensor(np.sin(theta), dtype=torch.float32).unsqueeze(1)  # (N, 1, 5)
+    return Dataset("sinewave_noisy", "regression", x, torch.tensor(target, dtype=torch.float32).unsqueeze(1))
+
+
+def _one_hot(data: Dataset, name: str) -> Dataset:
+    """A classification set as a regression on one-hot float targets (N, n_classes):
+    trained with the MSE loss and scored by validation MSE (seed 003's metric)."""
+    def onehot(d: Dataset) -> torch.Tensor:
+        return torch.nn.functional.one_hot(d.y, d.n_classes).float()
+
+    test = None if data.test is None else Dataset(name, "regression", data.test.x, onehot(data.test))
+    return Dataset(name, "regression", data.x, onehot(data), test=test)
 
 
 def _image_transform(image_size: int | None):

@@ -9,15 +9,55 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import time
 import traceback
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 __all__ = ["TrialTask", "TrialOutcome", "TrialPruned", "BadResult", "describe_error", "run_trial", "InProcessEvaluator",
-           "DaskEvaluator", "ClusterUnreachable", "make_evaluator"]
+           "DaskEvaluator", "ClusterUnreachable", "make_evaluator", "process_cached", "process_cache_loads",
+           "TrialStream"]
+
+
+# --- what every trial in a worker process shares --------------------------------------------
+# Objectives travel to Dask workers pickled with each task, as a recipe without its data
+# (TrainingObjective.__getstate__). What the recipe rebuilds (a dataset) is kept here, once per
+# process, keyed by the recipe: every later trial in that worker takes it from the cache. Chosen
+# over Client.scatter (scattered data dies with its worker and must be re-scattered by hand, and
+# a study must survive a lost worker) and over a worker plugin (it has to be registered with
+# each cluster, and it knows nothing of an objective that changes between studies): a cache
+# needs no cluster at all, so the in-process evaluator and a restarted worker behave alike.
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_LOADS: Counter = Counter()
+#: Entries kept per process (least recently used go first), so a long-lived worker that
+#: serves many studies does not keep every dataset it ever loaded.
+PROCESS_CACHE_SIZE = 4
+
+
+def process_cached(kind: str, key: str, build: Callable[[], Any]) -> Any:
+    """``build()`` once per process for ``(kind, key)``; later calls get the same object.
+    Threads of one worker wait for the first build rather than repeat it."""
+    with _CACHE_LOCK:
+        if (kind, key) in _CACHE:
+            _CACHE.move_to_end((kind, key))
+            return _CACHE[(kind, key)]
+        value = build()
+        _CACHE_LOADS[kind] += 1
+        _CACHE[(kind, key)] = value
+        while len(_CACHE) > PROCESS_CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return value
+
+
+def process_cache_loads(kind: str | None = None) -> int:
+    """How many times this process built an entry (of ``kind``, or of any kind)."""
+    with _CACHE_LOCK:
+        return sum(_CACHE_LOADS.values()) if kind is None else _CACHE_LOADS[kind]
 
 
 class TrialPruned(Exception):
@@ -187,10 +227,55 @@ def run_trial(objective: Callable, metric_names: Sequence[str], task: TrialTask)
         return TrialOutcome(task.trial_id, "failed", None, {}, describe_error(exc), started, time.time())
 
 
+class TrialStream:
+    """Trials submitted one at a time, results as each finishes: the asynchronous mode
+    of the study loop (:meth:`nasbench.loop.StudyLoop.run_async`). ``submit(task)``
+    starts a trial; ``next()`` waits for the next finished one and returns its outcome,
+    or None when ``deadline`` (``time.monotonic()``) has passed or nothing is in flight;
+    leaving the ``with`` block cancels what is still running (those trials stay pending
+    in the study). This base class runs trials in this process, one at a time, in the
+    order submitted, each at ``next()``; :class:`DaskEvaluator` overrides it."""
+
+    def __init__(self, objective: Callable, metric_names: Sequence[str], deadline: float | None = None) -> None:
+        self.objective, self.metric_names, self.deadline = objective, list(metric_names), deadline
+        self._queue: list[TrialTask] = []
+
+    @property
+    def in_flight(self) -> int:
+        """Trials submitted and not yet returned by :meth:`next`."""
+        return len(self._queue)
+
+    def submit(self, task: TrialTask) -> None:
+        self._queue.append(task)
+
+    def next(self) -> TrialOutcome | None:
+        if not self._queue or (self.deadline is not None and time.monotonic() >= self.deadline):
+            return None
+        return run_trial(self.objective, self.metric_names, self._queue.pop(0))
+
+    def ready(self) -> list[TrialOutcome]:
+        """The outcomes of trials that have finished already, without waiting (here: none,
+        since a trial runs when :meth:`next` asks for it)."""
+        return []
+
+    def close(self) -> None:
+        self._queue.clear()
+
+    def __enter__(self) -> "TrialStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 class InProcessEvaluator:
     """Trials one after another in this process."""
 
     parallelism = 1
+
+    def stream(self, objective: Callable, metric_names: Sequence[str], deadline: float | None = None) -> TrialStream:
+        """Submit trials one at a time (see :class:`TrialStream`)."""
+        return TrialStream(objective, metric_names, deadline)
 
     def run(self, objective: Callable, metric_names: Sequence[str], tasks: Sequence[TrialTask],
             deadline: float | None = None) -> Iterator[TrialOutcome]:
@@ -272,9 +357,9 @@ class DaskEvaluator:
         from distributed import as_completed
 
         # The objective travels with each task rather than scattered once: scattered data
-        # dies with its worker, and a trial must survive that.
-        futures = {self.client.submit(run_trial, objective, list(metric_names), t, pure=False, retries=self.retries,
-                                      key=f"nasbench-trial-{t.trial_id}-{time.monotonic_ns()}"): t for t in tasks}
+        # dies with its worker, and a trial must survive that. What it loads (its data set)
+        # is built once per worker process (process_cached).
+        futures = {self._submit(objective, metric_names, t): t for t in tasks}
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         finished = as_completed(futures, timeout=timeout)
         try:
@@ -283,13 +368,21 @@ class DaskEvaluator:
                 try:
                     yield future.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after the retries
-                    now = time.time()
-                    yield TrialOutcome(task.trial_id, "failed", None, {}, f"worker lost: {type(exc).__name__}: {exc}",
-                                       now, now)
+                    yield _lost(task, exc)
         except TimeoutError:  # the deadline passed: what has not finished stays pending
             pass
         finally:
             self.client.cancel([f for f in futures if not f.done()])
+
+    def stream(self, objective: Callable, metric_names: Sequence[str],
+               deadline: float | None = None) -> "_DaskTrialStream":
+        """Submit trials as others finish, keeping the workers busy (see :class:`TrialStream`):
+        results come back in the order they finish, which depends on timing."""
+        return _DaskTrialStream(self, objective, metric_names, deadline)
+
+    def _submit(self, objective: Callable, metric_names: Sequence[str], task: TrialTask):
+        return self.client.submit(run_trial, objective, list(metric_names), task, pure=False, retries=self.retries,
+                                  key=f"nasbench-trial-{task.trial_id}-{time.monotonic_ns()}")
 
     def close(self) -> None:
         if self._client is not None:
@@ -303,6 +396,62 @@ class DaskEvaluator:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _lost(task: TrialTask, exc: BaseException) -> TrialOutcome:
+    now = time.time()
+    return TrialOutcome(task.trial_id, "failed", None, {}, f"worker lost: {type(exc).__name__}: {exc}", now, now)
+
+
+class _DaskTrialStream(TrialStream):
+    """:class:`TrialStream` on Dask: ``distributed.as_completed``, which takes new
+    futures while it is being iterated (``add``), so a finished trial's successor
+    starts while the others still run."""
+
+    def __init__(self, evaluator: DaskEvaluator, objective: Callable, metric_names: Sequence[str],
+                 deadline: float | None) -> None:
+        from distributed import as_completed
+
+        super().__init__(objective, metric_names, deadline)
+        self.evaluator = evaluator
+        self._futures: dict = {}
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        # results come back with the futures (one round trip fewer per trial than future.result())
+        self._finished = as_completed([], with_results=True, raise_errors=False, timeout=timeout)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
+
+    def submit(self, task: TrialTask) -> None:
+        future = self.evaluator._submit(self.objective, self.metric_names, task)
+        self._futures[future] = task
+        self._finished.add(future)
+
+    def next(self) -> TrialOutcome | None:
+        if not self._futures:
+            return None
+        try:
+            future, result = next(self._finished)
+        except (TimeoutError, StopIteration):  # the deadline passed: what has not finished stays pending
+            return None
+        return self._outcome(future, result)
+
+    def ready(self) -> list[TrialOutcome]:
+        """The outcomes of trials that have finished already, without waiting."""
+        return [self._outcome(future, result) for future, result in self._finished.next_batch(block=False)]
+
+    def _outcome(self, future, result) -> TrialOutcome:
+        task = self._futures.pop(future)
+        if isinstance(result, TrialOutcome):
+            return result
+        exc = result[1] if isinstance(result, tuple) else result  # (type, exception, traceback) or CancelledError
+        return _lost(task, exc)  # e.g. KilledWorker after the retries
+
+    def close(self) -> None:
+        if self._futures:
+            self.evaluator.client.cancel(list(self._futures))
+        self._futures.clear()
 
 
 def make_evaluator(kind: str | None = None, **options: Any):

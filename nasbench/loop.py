@@ -13,6 +13,10 @@ after ``ask``, before any of them runs; each result is written as it arrives
 optimiser's state after ``tell`` is written with the generation's population. A
 loop killed at any point and started again re-runs only the pending trials (same
 ids, same seeds) and then continues exactly as an uninterrupted one would.
+
+An optimiser with ``asynchronous = True`` (``nsga2_async``) runs in the asynchronous
+mode instead (:meth:`StudyLoop.run_async`): no batches, one trial in flight per worker,
+each finished trial told at once and replaced by a new one, written as pending first.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class StudyLoop:
         """Finish the open batch, then run batches until ``target`` trials exist (None: no
         limit) or ``deadline`` (``time.monotonic()``) passes. Callbacks get ``(study, trial)``."""
         callbacks = list(callbacks)
+        if self.asynchronous:
+            return self.run_async(objective, evaluator, target, deadline, callbacks, study)
         self.finish_open_batch(objective, evaluator, deadline, callbacks, study)
         while not self.untold and (target is None or self.store.next_trial_id() < target):
             if deadline is not None and time.monotonic() >= deadline:
@@ -102,6 +108,110 @@ class StudyLoop:
         if any(records[t].status == "pending" for t in self.untold):
             return  # out of time: the rest stay pending for the next run
         self.tell([records[t] for t in self.untold])
+
+    # --- the asynchronous mode ---------------------------------------------------------------
+    @property
+    def asynchronous(self) -> bool:
+        """Whether the optimiser runs one trial per finished one (``asynchronous = True``,
+        e.g. :class:`~nasbench.optimizers.SteadyStateNSGA2`) rather than in batches."""
+        return bool(getattr(self.optimizer, "asynchronous", False))
+
+    def run_async(self, objective: Callable, evaluator: Any, target: int | None, deadline: float | None,
+                  callbacks: Iterable[Callback], study: Any = None) -> None:
+        """Keep ``evaluator.parallelism`` trials in flight: as each finishes, record it, tell
+        the optimiser that one result, ask one new suggestion, write it as pending (with the
+        optimiser's state) and submit it, until ``target`` trials exist and none is in flight,
+        or ``deadline`` passes (what is in flight then stays pending). Trials that finish
+        together (on a busy cluster) are recorded in one commit and their successors written
+        as pending in one more.
+
+        Resume: the checkpoint's ``untold`` holds every trial in flight; pending ones are
+        submitted again (same ids, same seeds), and one whose result was committed before a
+        kill but not yet told is told first. With the in-process evaluator the run is
+        deterministic and a resumed study ends equal to an uninterrupted one; on Dask trials
+        finish in an order that depends on timing, and so do the later suggestions.
+        """
+        if not hasattr(evaluator, "stream"):
+            raise ValueError(f"optimizer {self.optimizer.name!r} runs asynchronously and needs an evaluator with "
+                             f"stream() (InProcessEvaluator, DaskEvaluator); {type(evaluator).__name__} has none")
+        callbacks = list(callbacks)
+        records = dict(zip(self.untold, self.store.trials_by_id(self.untold)))
+        told_late = sorted((r for r in records.values() if r.status != "pending"),
+                           key=lambda r: (r.finished or 0.0, r.trial_id))
+        workers = max(1, int(evaluator.parallelism))  # asked once: on Dask it is a round trip to the scheduler
+        with evaluator.stream(objective, [m.name for m in self.metrics], deadline) as stream:
+            for record in sorted((r for r in records.values() if r.status == "pending"), key=lambda r: r.trial_id):
+                stream.submit(self._async_task(record))
+            for record in told_late:  # killed between a result's commit and the next checkpoint
+                self.tell_one(records.pop(record.trial_id))
+            self._refill(stream, workers, target, deadline, records, callbacks, study)
+            while stream.in_flight:
+                outcome = stream.next()
+                if outcome is None:  # out of time
+                    break
+                outcomes = [outcome, *stream.ready()]  # finished together: one commit
+                self.record(list(outcomes), records, callbacks, study)
+                for o in outcomes:
+                    self.tell_one(records.pop(o.trial_id))
+                self._refill(stream, workers, target, deadline, records, callbacks, study)
+        self.store.save_state(self.checkpoint_state())
+
+    def _refill(self, stream: Any, workers: int, target: int | None, deadline: float | None,
+                records: dict[int, TrialRecord], callbacks: list, study: Any) -> None:
+        """Ask, write as pending (one transaction) and submit a trial for every idle worker."""
+        while stream.in_flight < workers:
+            room = workers - stream.in_flight
+            if target is not None:
+                room = min(room, target - self.store.next_trial_id())
+            if room <= 0 or (deadline is not None and time.monotonic() >= deadline):
+                return
+            suggestions = self.optimizer.ask(room)
+            if not suggestions:
+                self.exhausted = not stream.in_flight  # none now and none to wait for: it has nothing more
+                return
+            self._carry = list(self.untold)  # pending() names only the new trials; the checkpoint needs all
+            try:
+                new = self.pending(suggestions)
+            finally:
+                self.untold, self._carry = self._carry + self.untold, []
+            for trial_id, record in new.items():
+                records[trial_id] = record
+                hit = self._cached(record)
+                if hit is not None:  # evaluated before (cache=True): its values, at once
+                    self.record([hit], records, callbacks, study)
+                    self.tell_one(records.pop(trial_id))
+                else:
+                    stream.submit(self._async_task(record))
+
+    def _async_task(self, record: TrialRecord) -> TrialTask:
+        """The trial's task; a stopping rule compares it with the trials finished before it."""
+        self._stopping_payload = self.stopping_payload(record.trial_id) if self.stopping else None
+        return self.task(record)
+
+    def _cached(self, record: TrialRecord) -> TrialOutcome | None:
+        """With the evaluation cache on, the outcome of an earlier done trial of the same
+        configuration (see :meth:`reuse`), else None."""
+        if not self.cache or record.fidelity is not None or record.warm_start is not None:
+            return None
+        twin = self.store.done_by_hash([record.config_hash]).get(record.config_hash)
+        if twin is None:
+            return None
+        now = time.time()
+        return TrialOutcome(record.trial_id, "done", twin.values, {**twin.metrics, "cached_from": twin.trial_id},
+                            None, now, now)
+
+    def tell_one(self, record: TrialRecord) -> None:
+        """Tell the optimiser one finished trial; checkpoint with the population when that
+        ended a generation (the next pending trial carries the state otherwise)."""
+        generation_before = getattr(self.optimizer, "generation", None)
+        self.optimizer.tell([self.observation(record)])
+        self.untold.remove(record.trial_id)
+        if getattr(self.optimizer, "generation", None) != generation_before:
+            population = getattr(self.optimizer, "population", None) or []
+            self.store.save_state(self.checkpoint_state(), generation=generation_before,
+                                  population=[r["trial_id"] for r in population])
+
+    _carry: list[int] = []
 
     # --- the steps -------------------------------------------------------------------------
     def ask(self, evaluator: Any, target: int | None) -> list[Suggestion]:
@@ -227,4 +337,4 @@ class StudyLoop:
 
     def checkpoint_state(self) -> dict:
         """What resumes the loop exactly: the optimiser's whole state and the open batch."""
-        return {"optimizer": self.optimizer.state_dict(), "untold": list(self.untold)}
+        return {"optimizer": self.optimizer.state_dict(), "untold": list(self._carry) + list(self.untold)}

@@ -26,7 +26,8 @@ import torch
 from torch import nn
 
 __all__ = ["InvalidArchitecture", "build_model", "build_cnn", "build_mlp", "count_parameters", "count_macs",
-           "largest_configs", "size_bounds", "reference_models", "ACTIVATIONS", "STRUCTURE_KEYS"]
+           "largest_configs", "size_bounds", "reference_models", "build_reference", "REFERENCE_NETWORKS",
+           "ACTIVATIONS", "STRUCTURE_KEYS"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "tanh": nn.Tanh,
                "sigmoid": nn.Sigmoid}
@@ -252,3 +253,89 @@ def reference_models(input_size: int = 224) -> dict[str, dict[str, int]]:
         model = factory(weights=None)
         out[name] = {"n_params": count_parameters(model), "macs": count_macs(model, (3, input_size, input_size))}
     return out
+
+
+# --- small reference networks, trainable on the embedded data (seed 000) ---------------------
+def _layers(dims: int) -> tuple[type[nn.Module], type[nn.Module], type[nn.Module], type[nn.Module]]:
+    if dims == 2:
+        return nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d
+    return nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d, nn.AdaptiveAvgPool1d
+
+
+def _dims(input_shape: Sequence[int]) -> int:
+    dims = len(input_shape) - 1
+    if dims not in (1, 2):
+        raise InvalidArchitecture(f"a reference network needs inputs of shape (C, H, W) or (C, L), "
+                                  f"got {tuple(input_shape)}")
+    return dims
+
+
+class _BasicBlock(nn.Module):
+    """ResNet's basic block (He et al. 2016): two 3-wide convolutions with batch-norm,
+    added to the input (through a 1-wide projection where width or stride change)."""
+
+    def __init__(self, dims: int, channels: int, width: int, stride: int) -> None:
+        super().__init__()
+        conv, norm, _, _ = _layers(dims)
+        self.body = nn.Sequential(conv(channels, width, 3, stride=stride, padding=1, bias=False), norm(width),
+                                  nn.ReLU(inplace=True), conv(width, width, 3, padding=1, bias=False), norm(width))
+        self.shortcut = (nn.Identity() if stride == 1 and channels == width else
+                         nn.Sequential(conv(channels, width, 1, stride=stride, bias=False), norm(width)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet_like(input_shape: Sequence[int], n_outputs: int, widths: Sequence[int] = (16, 32, 64),
+                blocks: int = 2) -> nn.Sequential:
+    """A small ResNet in the spirit of ResNet-18/50, scaled to small inputs: a 3-wide stem,
+    three stages of ``blocks`` basic blocks (the later stages halve the resolution while
+    it is at least 2), global average pooling and one linear layer."""
+    dims = _dims(input_shape)
+    conv, norm, _, gap = _layers(dims)
+    size = min(input_shape[1:])
+    layers: list[nn.Module] = [conv(int(input_shape[0]), widths[0], 3, padding=1, bias=False), norm(widths[0]),
+                               nn.ReLU(inplace=True)]
+    channels = widths[0]
+    for stage, width in enumerate(widths):
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 and size >= 2 else 1
+            size = (size + 1) // 2 if stride == 2 else size
+            layers.append(_BasicBlock(dims, channels, width, stride))
+            channels = width
+    return nn.Sequential(*layers, gap(1), nn.Flatten(), nn.Linear(channels, n_outputs))
+
+
+def alexnet_like(input_shape: Sequence[int], n_outputs: int, widths: Sequence[int] = (32, 64, 96, 96, 64),
+                 hidden: int = 256, dropout: float = 0.5) -> nn.Sequential:
+    """A small AlexNet (Krizhevsky et al. 2012), scaled to small inputs: five plain
+    convolutions with ReLU (max-pooling after the 1st, 2nd and 5th while the resolution
+    is at least 2), flattening, two wide fully connected layers with dropout, the output
+    layer. Like AlexNet, most of its parameters sit in the fully connected layers."""
+    dims = _dims(input_shape)
+    conv, _, pool, _ = _layers(dims)
+    channels, spatial = int(input_shape[0]), [int(s) for s in input_shape[1:]]
+    layers: list[nn.Module] = []
+    for i, width in enumerate(widths):
+        layers += [conv(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
+        channels = width
+        if i in (0, 1, len(widths) - 1) and min(spatial) >= 2:
+            layers.append(pool(2))
+            spatial = [s // 2 for s in spatial]
+    features = channels * math.prod(spatial)
+    return nn.Sequential(*layers, nn.Flatten(), nn.Dropout(dropout), nn.Linear(features, hidden),
+                         nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+                         nn.Linear(hidden, n_outputs))
+
+
+#: The small reference networks by name, each ``factory(input_shape, n_outputs)``.
+REFERENCE_NETWORKS = {"ResNet-like": resnet_like, "AlexNet-like": alexnet_like}
+
+
+def build_reference(name: str, input_shape: Sequence[int], n_outputs: int) -> nn.Module:
+    """A small reference network of :data:`REFERENCE_NETWORKS` for this input and output."""
+    if name not in REFERENCE_NETWORKS:
+        raise ValueError(f"unknown reference network {name!r}; use one of {sorted(REFERENCE_NETWORKS)}")
+    if n_outputs < 1:
+        raise ValueError(f"n_outputs must be >= 1, got {n_outputs}")
+    return REFERENCE_NETWORKS[name](input_shape, n_outputs)

@@ -342,25 +342,39 @@ class TrainingObjective:
 
     # --- pickling: ship the recipe, not the tensors -------------------------------------
     def __getstate__(self) -> dict:
+        """The recipe without its data: a Dask task carries a few hundred bytes, and the
+        worker takes the data set from its process cache (:attr:`data`)."""
         return {**self.__dict__, "_data": None}
 
     @property
     def data(self):
-        """The dataset (loaded once per process)."""
+        """The dataset, loaded once per process (:func:`nasbench.evaluators.process_cached`,
+        keyed by what the data depends on): every trial a Dask worker runs after its first
+        reuses it, as do copies of this objective (``with_fidelity``) in one process."""
         if self._data is None:
-            from .data import load_dataset
+            import json
 
-            data = load_dataset(self.dataset, root=self.root, seed=self.data_seed, image_size=self.image_size,
-                                n_samples=self.n_samples)
-            if self.test_fraction and data.test is None:  # hold out a test set the search never sees
-                from dataclasses import replace
+            from .evaluators import process_cached
 
-                from .data import train_val_test_split
-
-                keep, test, _ = train_val_test_split(data, val=self.test_fraction, seed=self.data_seed + 1000)
-                data = replace(data.subset(keep), test=data.subset(test))
-            self._data = data
+            key = json.dumps([self.dataset, self.root, self.data_seed, self.image_size, self.n_samples,
+                              self.test_fraction])
+            self._data = process_cached("dataset", key, self._build_data)
         return self._data
+
+    def _build_data(self):
+        """Load the data set and hold out the test part (what :attr:`data` caches)."""
+        from .data import load_dataset
+
+        data = load_dataset(self.dataset, root=self.root, seed=self.data_seed, image_size=self.image_size,
+                            n_samples=self.n_samples)
+        if self.test_fraction and data.test is None:  # hold out a test set the search never sees
+            from dataclasses import replace
+
+            from .data import train_val_test_split
+
+            keep, test, _ = train_val_test_split(data, val=self.test_fraction, seed=self.data_seed + 1000)
+            data = replace(data.subset(keep), test=data.subset(test))
+        return data
 
     def _n_outputs(self) -> int:
         data = self.data

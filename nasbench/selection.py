@@ -84,9 +84,12 @@ def crowding_distance(F: np.ndarray) -> np.ndarray:
     return dist
 
 
-def nsga2_survivors(F: np.ndarray, k: int) -> np.ndarray:
+def nsga2_survivors(F: np.ndarray, k: int, rng: np.random.Generator | None = None) -> np.ndarray:
     """Indices of the ``k`` NSGA-II survivors: whole fronts, then the last front by
-    descending crowding distance (ties keep input order, as DEAP's sort does)."""
+    descending crowding distance. Ties in crowding keep input order (as DEAP's sort
+    does) without ``rng``; with it they are broken at random, as pymoo's
+    ``RankAndCrowding`` does (``randomized_argsort``), so that no region of a front is
+    favoured by the order in which its points were evaluated."""
     F = np.asarray(F, dtype=float)
     if not 0 <= k <= len(F):
         raise ValueError(f"k must be in [0, {len(F)}], got {k}")
@@ -99,7 +102,8 @@ def nsga2_survivors(F: np.ndarray, k: int) -> np.ndarray:
     if taken < k:
         last = order[taken:taken + counts[full]]
         crowd = crowding_distance(F[last])
-        chosen = np.concatenate([chosen, last[np.argsort(-crowd, kind="stable")[:k - taken]]])
+        by = np.argsort(-crowd, kind="stable") if rng is None else np.lexsort((rng.random(len(last)), -crowd))
+        chosen = np.concatenate([chosen, last[by[:k - taken]]])
     return chosen
 
 

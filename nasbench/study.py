@@ -173,7 +173,7 @@ def _check_reference(point: Any, metrics: Sequence[Metric]) -> tuple[float, ...]
 def _with_reference(optimizer: str, options: Mapping[str, Any], metrics: Sequence[Metric], reference_point) -> dict:
     """NSGA-II's hypervolume-based parent selection uses the study's reference point."""
     options = dict(options)
-    if optimizer != "nsga2" or reference_point is None or not isinstance(options.get("config", {}), Mapping):
+    if optimizer not in ("nsga2", "nsga2_async") or reference_point is None or not isinstance(options.get("config", {}), Mapping):
         return options
     config = dict(options.get("config") or {})
     if config.get("reference_point") is None:

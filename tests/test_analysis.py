@@ -32,7 +32,81 @@ def test_fronts_by_generation():
 def test_final_front_and_table():
     assert analysis.final_front(T, DIRS)["trial_id"].tolist() == [4, 0, 3]  # sorted by acc
     table = analysis.front_table(T.assign(params_x=[1, 2, 3, 4, 5]), DIRS)
-    assert list(table.columns) == ["trial_id", "generation", "acc", "size", "x"]
+    assert list(table.columns) == ["generation", "acc", "size", "x"] and table.index.name == "trial"
+    assert table.index.tolist() == [4, 0, 3]
+
+
+def test_front_table_reads_as_a_person_would_write_it():
+    df = T.assign(values_size=T["values_size"].astype(float), params_n=[1.0, 2.0, 3.0, 4.0, 5.0],
+                  params_drop=[np.nan, 0.1, 0.2, np.nan, 0.3], params_never=np.nan,
+                  params_act=["relu", "tanh", "relu", None, "relu"])
+    space = SearchSpace((Integer("n", 1, 8), Float("drop", 0.0, 0.5), Float("never", 0.0, 1.0),
+                         Categorical("act", ("relu", "tanh"))))
+    table = analysis.front_table(df, DIRS, space)
+    assert "never" not in table  # inactive on the whole front: dropped
+    assert table.loc[4, "size"] == 5 and isinstance(table.loc[4, "size"], (int, np.integer))  # 5.0 -> 5
+    assert isinstance(table.loc[0, "n"], (int, np.integer)) and table.loc[0, "n"] == 1
+    assert table.loc[0, "drop"] == "–" and table.loc[4, "drop"] == pytest.approx(0.3)  # inactive shown as a dash
+    assert table.loc[3, "act"] == "–" and table["acc"].tolist() == [0.3, 0.5, 0.7]  # fractions stay fractions
+
+
+def test_normalised_hypervolume_and_igd_against_a_known_front():
+    info = analysis.hypervolume_trace(T, DIRS, reference_point=[0.0, 40.0], best_known=24.5)
+    # the box from the observed ideal (acc 0.7, size 5) to the reference point (0, 40): 0.7 * 35 = 24.5
+    assert info["hypervolume_fraction"].iloc[-1] == pytest.approx(21.5 / 24.5)
+    assert info["hypervolume_of_best"].tolist() == pytest.approx([h / 24.5 for h in info["hypervolume"]])
+    boxed = analysis.hypervolume_trace(T, DIRS, [0.0, 40.0], ideal=[1.0, 0.0])  # a fixed ideal: box 1 * 40
+    assert boxed["hypervolume_fraction"].iloc[-1] == pytest.approx(21.5 / 40)
+    # front by hand: the points (acc, size) = (0.7, 5) and (0.3, 5) -> minimised (-0.7, 5), (-0.3, 5)
+    true = np.array([[0.7, 5.0], [0.3, 5.0]])
+    score = analysis.igd(T, DIRS, true)
+    # found front (-0.7,15), (-0.5,10), (-0.3,5): nearest to (-0.7,5) is (-0.3,5), 0.4 away; (-0.3,5) is on it
+    assert score == pytest.approx({"igd": 0.2, "igd_plus": 0.2})
+    traced = analysis.hypervolume_trace(T, DIRS, [0.0, 40.0], true_front=true)
+    # after trial 0 alone (-0.5, 10): distances sqrt(0.2^2 + 5^2) to both true points
+    assert traced["igd"].iloc[0] == pytest.approx(np.hypot(0.2, 5.0)) and traced["igd"].iloc[-1] == pytest.approx(0.2)
+    assert traced["hypervolume_of_best"].iloc[-1] == pytest.approx(21.5 / (0.7 * 35))
+    summary = analysis.hypervolume_summary(T, DIRS, [0.0, 40.0], best_known=43.0)
+    assert summary.iloc[0].to_dict() == pytest.approx({"trials": 5, "hypervolume": 21.5, "share of reference box":
+                                                       21.5 / 24.5, "share of best known": 0.5})
+    with pytest.raises(ValueError, match=r"true_front must be an array of shape \(points, 2\)"):
+        analysis.igd(T, DIRS, np.zeros((3, 3)))
+
+
+def test_igd_and_igd_plus_are_moocores():
+    # Ishibuchi et al. (2015) via moocore's docstring example: IGD 1.0628, IGD+ 0.9855
+    found = pd.DataFrame({"values_a": [3.5, 3.6, 4.1, 5.5], "values_b": [5.5, 4.1, 3.2, 1.5], "status": "done",
+                          "started": 0.0, "finished": 1.0, "trial_id": range(4), "generation": 0})
+    true = np.array([[1, 6], [2, 5], [3, 4], [4, 3], [5, 2], [6, 1]], dtype=float)
+    score = analysis.igd(found, {"a": "minimize", "b": "minimize"}, true)
+    assert score == pytest.approx({"igd": 1.0627908666722465, "igd_plus": 0.9855036468106652})
+
+
+def test_igd_on_zdt1_is_zero_on_the_true_front_and_positive_off_it():
+    from nasbench.objectives import ZDT1
+
+    problem = ZDT1(n_var=3)
+    front = problem.pareto_front(200)
+    on = pd.DataFrame({"values_f1": front[:, 0], "values_f2": front[:, 1], "status": "done", "started": 0.0,
+                       "finished": 1.0, "trial_id": range(len(front)), "generation": 0})
+    dirs = {"f1": "minimize", "f2": "minimize"}
+    assert analysis.igd(on, dirs, front)["igd_plus"] == pytest.approx(0.0, abs=1e-12)
+    off = on.assign(values_f2=on["values_f2"] + 0.1)
+    worse = analysis.igd(off, dirs, front)
+    # each true point is at most 0.1 from its shifted copy; the convex front brings neighbours closer
+    assert 0.05 < worse["igd_plus"] <= worse["igd"] <= 0.1 + 1e-12
+
+
+def test_optimization_history_and_slice_table():
+    hist = analysis.optimization_history(T, "acc", "maximize")
+    assert hist["value"].tolist() == [0.5, 0.6, 0.4, 0.7, 0.3] and hist["incumbent"].tolist() == [0.5, 0.6, 0.6, 0.7, 0.7]
+    space = SearchSpace((Integer("n", 1, 4), Float("lr", 1e-3, 1e-1, log=True)))
+    df = T.assign(params_n=[1, 2, 3, 4, 1], params_lr=[1e-3, np.nan, 1e-2, 1e-2, 1e-1])
+    info = analysis.slice_table(df, space, "acc")
+    assert info.groupby("parameter").size().to_dict() == {"lr": 4, "n": 5}  # inactive lr left out
+    assert info[info["parameter"] == "lr"]["trial_id"].tolist() == [0, 2, 3, 4]
+    with pytest.raises(ValueError, match=r"no parameters \['nope'\] in the space"):
+        analysis.slice_table(df, space, "acc", ["nope"])
 
 
 def test_hypervolume_trace_by_hand():
@@ -56,6 +130,23 @@ def test_coverage_counts():
     assert info[info["parameter"] == "bn"]["count"].tolist() == [1, 2]
     assert info[info["parameter"] == "lr"]["count"].tolist() == [1, 2]  # log-scale halves: [1e-3,1e-2) and [1e-2,1e-1]
     assert info[info["parameter"] == "n"]["count"].sum() == 3
+    n = info[info["parameter"] == "n"]
+    assert n["label"].tolist() == ["1–2", "3–4"] and n["count"].tolist() == [2, 1]  # whole numbers, not 1..1, 1..2
+    by_value = analysis.coverage(df, space, bins=10)
+    n = by_value[by_value["parameter"] == "n"]
+    assert n["label"].tolist() == ["1", "2", "3", "4"] and n["count"].tolist() == [2, 0, 0, 1]  # few values: by value
+
+
+def test_coverage_bins_wide_integers_in_whole_number_runs():
+    space = SearchSpace((Integer("width", 1, 100), Integer("filters", 1, 1000, log=True)))
+    df = pd.DataFrame({"params_width": [1, 20, 21, 100], "params_filters": [1, 9, 10, 1000]})
+    info = analysis.coverage(df, space, bins=5)
+    width = info[info["parameter"] == "width"]
+    assert width["label"].tolist() == ["1–20", "21–40", "41–60", "61–80", "81–100"]
+    assert width["count"].tolist() == [2, 1, 0, 0, 1]
+    filters = info[info["parameter"] == "filters"]
+    assert filters["label"].tolist() == ["1–2", "3–10", "11–47", "48–218", "219–1000"]  # runs on the log scale
+    assert filters["count"].tolist() == [1, 2, 0, 0, 1]
 
 
 def test_incumbents_and_aggregation():

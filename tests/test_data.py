@@ -36,6 +36,32 @@ def test_sinewave_target_is_a_linear_combination_of_five_sines():
     assert not torch.equal(d.y, load_dataset("sinewave", seed=4, n_samples=500).y)
 
 
+def test_sinewave_noisy_target_is_cubic_in_each_sine_plus_noise():
+    from nasbench.data import NOISY_SINE_NOISE
+
+    d = load_dataset("sinewave_noisy", seed=3, n_samples=4000)
+    assert d.name == "sinewave_noisy" and d.task == "regression" and d.x.shape == (4000, 1, 5) and d.y.shape == (4000, 1)
+    X, y = d.x[:, 0, :].double().numpy(), d.y[:, 0].double().numpy()
+    harmonics = 3 * X - 4 * X ** 3  # sin(3 theta) from x = sin(theta)
+
+    def residual_variance(features):
+        coef, *_ = np.linalg.lstsq(features, y, rcond=None)
+        return float(np.mean((y - features @ coef) ** 2))
+
+    assert abs(residual_variance(harmonics) - NOISY_SINE_NOISE ** 2) < 0.001  # only the noise is left: MSE floor 0.01
+    assert residual_variance(X) > 0.3  # a linear fit, which solves plain sinewave, does not
+    again = load_dataset("sinewave_noisy", seed=3, n_samples=4000)
+    assert torch.equal(d.y, again.y) and len(load_dataset("sinewave_noisy")) == 1000
+
+
+def test_mnist1d_onehot_is_mnist1d_with_one_hot_regression_targets():
+    plain, hot = load_dataset("mnist1d", seed=1, n_samples=400), load_dataset("mnist1d_onehot", seed=1, n_samples=400)
+    assert hot.task == "regression" and hot.name == "mnist1d_onehot" and hot.n_classes == 0
+    assert torch.equal(hot.x, plain.x) and hot.y.shape == (320, 10) and hot.y.dtype == torch.float32
+    assert torch.equal(hot.y.argmax(1), plain.y) and torch.equal(hot.y.sum(1), torch.ones(320))
+    assert torch.equal(hot.test.y.argmax(1), plain.test.y) and hot.test.task == "regression"
+
+
 def test_image_folder(tmp_path):
     from PIL import Image
 
@@ -91,7 +117,8 @@ def test_dataset_status_says_what_is_here(tmp_path):
     (tmp_path / "flowers").mkdir()
     (tmp_path / "cifar-10-batches-py").mkdir()  # torchvision's folder is not an image folder
     assert dataset_status(tmp_path) == {
-        "digits": "embedded", "mnist1d": "embedded", "sinewave": "embedded",
+        "digits": "embedded", "mnist1d": "embedded", "sinewave": "embedded", "sinewave_noisy": "embedded",
+        "mnist1d_onehot": "embedded",
         "fashionmnist": f"missing: nasbench data fetch fashionmnist --root {tmp_path}",
         "cifar10": f"present at {tmp_path / 'cifar-10-batches-py'}",
         "flowers102": f"missing: nasbench data fetch flowers102 --root {tmp_path}",

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasbench.evaluators import DaskEvaluator, InProcessEvaluator, TrialTask, make_evaluator, run_trial
-from nasbench.objectives import ZDT1
+from nasbench.evaluators import (DaskEvaluator, InProcessEvaluator, TrialTask, make_evaluator, process_cache_loads,
+                                 run_trial)
+from nasbench.objectives import ZDT1, TrainingObjective
 from nasbench.space import Float, SearchSpace
 from nasbench.study import Study
 
@@ -196,7 +197,10 @@ def sleepy_objective(config, seed):
 def test_the_deadline_holds_on_dask(tmp_path, dask_evaluator):
     study = Study.create(tmp_path / "s", sleepy_objective, space=SPACE, metrics=["f1", "f2"], optimizer="random",
                          seed=0)
+    dask_evaluator.parallelism  # the cluster is up before the clock starts
+    start = time.monotonic()
     study.optimize(8, timeout=0.5, evaluator=dask_evaluator, show_progress=False)
+    assert time.monotonic() - start < 0.5 + 1.5  # within one trial's time of the deadline, not the batch's 6 s
     counts = study._store.counts()
     # 8 trials of 1.5 s on 2 workers take 6 s; the deadline ends the batch after the first round at most
     assert counts["pending"] >= 6 and counts["done"] <= 2
@@ -241,3 +245,82 @@ def test_a_trial_that_always_kills_its_worker_fails_and_the_study_goes_on(tmp_pa
     failed = df[df["status"] == "failed"]
     assert failed["error"].str.startswith("worker lost").all()
     assert (df["status"] == "done").sum() > 0
+
+
+# --- many workers: data once per worker, trials submitted as others finish -------------------
+
+class DataOnlyObjective(TrainingObjective):
+    """A training objective whose trials read its data set and train nothing: what is
+    counted here is how often a worker loads the data, not how it trains."""
+
+    def evaluate_trial(self, task):
+        return {"val_mse": float(self.data.y.float().mean()) + task.config["dropout"], "pid": os.getpid()}
+
+
+def test_copies_and_unpickled_objectives_in_one_process_share_one_load():
+    before = process_cache_loads("dataset")
+    objective = DataOnlyObjective("sinewave", "mlp", ["val_mse"], n_samples=123)
+    copies = [objective, objective.with_fidelity(2), cloudpickle.loads(cloudpickle.dumps(objective))]
+    assert copies[2]._data is None  # the pickle carries the recipe, not the tensors
+    assert all(c.data is copies[0].data for c in copies)
+    assert process_cache_loads("dataset") == before + 1
+    other = DataOnlyObjective("sinewave", "mlp", ["val_mse"], n_samples=123, data_seed=1)
+    assert other.data is not objective.data and process_cache_loads("dataset") == before + 2
+
+
+def test_a_dask_worker_loads_the_data_once_not_once_per_trial(tmp_path, dask_evaluator):
+    client = dask_evaluator.client
+    before = client.run(process_cache_loads, "dataset")
+    objective = DataOnlyObjective("sinewave", "mlp", ["val_mse"], n_samples=211)  # a key no other test loads
+    study = Study.create(tmp_path / "s", objective, optimizer="random", seed=0)
+    study.optimize(16, evaluator=dask_evaluator, show_progress=False)
+    loads = {w: n - before[w] for w, n in client.run(process_cache_loads, "dataset").items()}
+    df = study.trials_dataframe()
+    assert (df["status"] == "done").all() and len(df) == 16
+    workers_used = df["metrics_pid"].nunique()
+    assert sum(loads.values()) == workers_used >= 1 and max(loads.values()) == 1, loads
+
+
+def test_a_stream_keeps_every_worker_busy_and_returns_each_trial(dask_evaluator):
+    tasks = [TrialTask(i, {"x": 0.1 * i, "y": 0.0}, i) for i in range(6)]
+    with dask_evaluator.stream(noisy_objective, ["f1", "f2"]) as stream:
+        for task in tasks[:2]:
+            stream.submit(task)
+        seen = []
+        while stream.in_flight:
+            outcome = stream.next()
+            seen.append(outcome.trial_id)
+            if len(seen) + stream.in_flight < len(tasks):
+                stream.submit(tasks[len(seen) + stream.in_flight])
+        assert stream.next() is None  # nothing in flight
+    assert sorted(seen) == list(range(6))
+    serial = [run_trial(noisy_objective, ["f1", "f2"], t).values for t in tasks]
+    with InProcessEvaluator().stream(noisy_objective, ["f1", "f2"]) as stream:
+        for task in tasks:
+            stream.submit(task)
+        assert [stream.next().values for _ in tasks] == serial and stream.next() is None
+
+
+def test_an_async_study_on_dask_finishes_every_trial(tmp_path, dask_evaluator):
+    study = Study.create(tmp_path / "s", noisy_objective, space=SPACE, metrics=["f1", "f2"], seed=5,
+                         optimizer="nsga2_async", optimizer_options={"config": {"population_size": 4}})
+    study.optimize(16, evaluator=dask_evaluator, show_progress=False)
+    df = study.trials_dataframe()
+    assert (df["status"] == "done").all() and len(df) == 16 and study.is_complete
+    bred = df[df["parents"].map(len) == 2]
+    assert len(bred) >= 16 - 2 * 4 - 2  # init, then random until 4 are told, with 2 in flight
+    assert study.generations() and set(study.generations()) == {0, 1, 2, 3}
+
+
+def test_the_deadline_holds_on_dask_in_the_asynchronous_loop(tmp_path, dask_evaluator):
+    study = Study.create(tmp_path / "s", sleepy_objective, space=SPACE, metrics=["f1", "f2"], seed=0,
+                         optimizer="nsga2_async", optimizer_options={"config": {"population_size": 8}})
+    dask_evaluator.parallelism  # the cluster is up before the clock starts
+    start = time.monotonic()
+    study.optimize(8, timeout=0.5, evaluator=dask_evaluator, show_progress=False)
+    elapsed = time.monotonic() - start
+    # 8 trials of 1.5 s on 2 workers take 6 s: the run ends at the deadline, within one trial's time
+    assert elapsed < 0.5 + 1.5, elapsed
+    assert study._store.counts() == {"pending": 2, "done": 0, "failed": 0, "pruned": 0}  # one per worker
+    study.resume(evaluator=dask_evaluator, show_progress=False)
+    assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0, "pruned": 0}

@@ -129,3 +129,33 @@ def test_size_bounds_by_hand_exceed_the_all_high_configuration():
 def test_size_bounds_when_nothing_builds():
     with pytest.raises(InvalidArchitecture, match="no configuration of space 'jahs_cnn' builds for inputs of shape"):
         size_bounds(preset("jahs_cnn"), (1, 1, 1), 10)
+
+
+# --- the small reference networks of seed 000 (helper h6) -------------------------------------
+@pytest.mark.parametrize("shape", [MNIST1D, DIGITS, (3, 32, 32)])
+@pytest.mark.parametrize("name", sorted(models.REFERENCE_NETWORKS))
+def test_reference_networks_build_for_small_inputs_and_run(name, shape):
+    model = models.build_reference(name, shape, 10)
+    assert model(torch.zeros(2, *shape)).shape == (2, 10)
+    assert 10_000 < count_parameters(model) < 2_000_000
+
+
+def test_reference_networks_keep_their_architectures_character():
+    resnet = models.build_reference("ResNet-like", MNIST1D, 10)
+    blocks = [m for m in resnet.modules() if isinstance(m, models._BasicBlock)]
+    assert len(blocks) == 6 and sum(not isinstance(b.shortcut, torch.nn.Identity) for b in blocks) == 2  # projections
+    alexnet = models.build_reference("AlexNet-like", MNIST1D, 10)
+    convs = [m for m in alexnet.modules() if isinstance(m, torch.nn.Conv1d)]
+    linear = sum(p.numel() for m in alexnet.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters())
+    assert len(convs) == 5 and linear > count_parameters(alexnet) / 2  # like AlexNet: most weights in the FC layers
+    # 40 -> 20 -> 10 -> 5 after three poolings: 64 channels x 5 into the first 256-wide layer
+    assert [m.in_features for m in alexnet.modules() if isinstance(m, torch.nn.Linear)][0] == 64 * 5
+    assert count_parameters(models.build_reference("AlexNet-like", DIGITS, 10)) > count_parameters(
+        models.build_reference("ResNet-like", DIGITS, 10))
+
+
+def test_unknown_reference_network_names_the_choices():
+    with pytest.raises(ValueError, match=r"unknown reference network 'VGG'; use one of \['AlexNet-like', 'ResNet-like'\]"):
+        models.build_reference("VGG", MNIST1D, 10)
+    with pytest.raises(InvalidArchitecture, match="inputs of shape"):
+        models.build_reference("ResNet-like", (5,), 10)

@@ -104,6 +104,46 @@ def test_avoid_duplicates_on_a_small_discrete_space():
     assert len(set(gen)) == len(gen)
 
 
+def test_mate_again_leaves_no_duplicates_and_mutate_again_stays_available():
+    space = preset("mlp")
+    for duplicates in ("mate_again", "mutate_again"):
+        opt = NSGA2(space, 2, {"population_size": 10, "duplicates": duplicates}, seed=2)
+        seen = drive(opt, lambda g: (g[0] * 0.1, 1.0 / g[1]), 200)
+        for start in range(10, 200, 10):
+            gen = [json.dumps(g) for g, _ in seen[start:start + 10]]
+            assert len(set(gen)) == len(gen), (duplicates, start)
+    a = drive(NSGA2(space, 2, {"population_size": 10}, seed=2), lambda g: (g[0] * 0.1, 1.0 / g[1]), 60)
+    b = drive(NSGA2(space, 2, {"population_size": 10, "duplicates": "mutate_again"}, seed=2),
+              lambda g: (g[0] * 0.1, 1.0 / g[1]), 60)
+    assert a[:10] == b[:10] and a[10:] != b[10:]  # same initial draw, different handling
+
+
+def test_individual_mutation_prob_leaves_that_share_of_children_unmutated():
+    p = ZDT1(n_var=10)
+    rates = {}
+    for prob in (0.9, 1.0, 0.0):
+        opt = NSGA2(p.space, 2, {"population_size": 40, "crossover_prob": 0.0, "avoid_duplicates": False,
+                                 "mutation_prob": 1.0, "individual_mutation_prob": prob}, seed=4)
+        seen = [json.dumps(g) for g, _ in drive(opt, zdt1_values, 40 * 6)]
+        # no crossover and every gene of a mutant mutated: an unmutated child is a copy of an earlier genome
+        copies = sum(c in set(seen[:40 + i]) for i, c in enumerate(seen[40:]))
+        rates[prob] = copies / len(seen[40:])
+    assert rates[1.0] == 0 and rates[0.0] == 1
+    assert 0.04 < rates[0.9] < 0.2  # binomial(200, 0.1) within +-4 sigma
+
+
+def test_survival_tie_break_random_or_in_order():
+    t = np.linspace(0, 1, 7)
+    F = np.column_stack([t, 1 - t])  # one front, evenly spaced: the five inner points tie in crowding
+    F[1:-1] = np.round(F[1:-1] * 6) / 6  # exact ties (linspace leaves round-off in the gaps)
+    F[1:-1, 1] = 1 - F[1:-1, 0]
+    assert list(selection.nsga2_survivors(F, 4)) == list(selection.nsga2_survivors(F, 4))  # no rng: fixed
+    picks = {tuple(sorted(selection.nsga2_survivors(F, 4, np.random.default_rng(s)))) for s in range(20)}
+    assert all(p[0] == 0 and p[-1] == 6 for p in picks) and len(picks) > 3
+    again = [tuple(selection.nsga2_survivors(F, 4, np.random.default_rng(s))) for s in (7, 7)]
+    assert again[0] == again[1]
+
+
 def test_failed_trials_do_not_survive_and_an_all_failed_generation_restarts():
     p = ZDT1(n_var=10)
     opt = NSGA2(p.space, 2, {"population_size": 6}, seed=3)
@@ -248,6 +288,9 @@ def test_generation_size_is_the_trials_wanted_together():
     ({"size_objective": -1}, r"^size_objective must be an integer >= 0 or None, got -1$"),
     ({"avoid_duplicates": "no"}, r"^avoid_duplicates must be True or False, got 'no' \(str\)$"),
     ({"hypervolume_contribution": 1}, r"^hypervolume_contribution must be True or False, got 1 \(int\)$"),
+    ({"individual_mutation_prob": 2}, r"^individual_mutation_prob must be a number in \[0, 1\], got 2$"),
+    ({"survival_tie_break": "dice"}, r"^survival_tie_break must be one of \('random', 'order'\), got 'dice'$"),
+    ({"duplicates": "keep"}, r"^duplicates must be one of \('mate_again', 'mutate_again'\), got 'keep'$"),
     ({"reference_point": ("a", 1)}, r"^reference_point must be a sequence of numbers, got \('a', 1\)$"),
     ({"parent_selection": "roulette"},
      r"^parent_selection must be one of \('crowded_tournament', .*'random'\), got 'roulette'$"),

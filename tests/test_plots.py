@@ -99,3 +99,91 @@ def test_live_front_callback_redraws_one_output_every_n_trials(monkeypatch):
     assert "<div" in updates[-1]["text/html"] and "plotly.js v" not in updates[-1]["text/html"]
     with pytest.raises(ValueError, match="every must be an integer >= 1, got 0"):
         LiveFront("size", "acc", every=0)
+
+
+def test_generation_colours_are_discrete_steps_with_integer_ticks():
+    info = analysis.population_over_time(T, {0: [0, 1, 2], 1: [0, 3, 4]})
+    fig = plots.population_over_time(info, "size", "acc")
+    axis = fig.layout.coloraxis
+    assert (axis.cmin, axis.cmax) == (-0.5, 1.5) and list(axis.colorbar.tickvals) == [0, 1]
+    scale = [tuple(s) for s in axis.colorscale]
+    assert len(scale) == 4 and scale[0][1] == scale[1][1] and scale[1][1] != scale[2][1]  # one flat band a generation
+    assert [s[0] for s in scale] == [0.0, 0.5, 0.5, 1.0]
+
+
+def test_hypervolume_is_drawn_as_a_step_function_with_its_shares():
+    info = analysis.hypervolume_trace(T, DIRS, [0.0, 40.0], best_known=43.0)
+    fig = plots.hypervolume_trace(info)
+    assert [t.line.shape for t in fig.data] == ["hv", "hv"]
+    assert fig.data[0].customdata[-1].tolist() == pytest.approx([21.5 / 24.5, 0.5])
+    assert "of reference box" in fig.data[0].hovertemplate and "87.8% of reference box" in fig.layout.title.text
+    with_front = analysis.hypervolume_trace(T, DIRS, [0.0, 40.0], true_front=np.array([[0.7, 5.0], [0.3, 5.0]]))
+    fig = plots.hypervolume_trace(with_front)
+    assert [t.name for t in fig.data][-2:] == ["IGD+", "IGD"] and "IGD+ 0.2" in fig.layout.title.text
+
+
+def test_coverage_keeps_titles_clear_of_tick_labels():
+    from nasbench.space import Categorical, Integer, SearchSpace
+
+    space = SearchSpace(tuple(Integer(f"n{i}", 1, 3) for i in range(5)) + (Categorical("act", ("relu", "tanh")),))
+    df = pd.DataFrame({**{f"params_n{i}": [1, 2, 3] for i in range(5)}, "params_act": ["relu", "tanh", "relu"]})
+    fig = plots.coverage(analysis.coverage(df, space))
+    # two rows: the gap between them must hold the angled tick labels (>= 120 px of the figure's height)
+    lower, upper = fig.layout.yaxis.domain, fig.layout.yaxis5.domain
+    assert (upper[0] - lower[1]) * fig.layout.height >= 120
+    assert fig.layout.xaxis.type == "category" and list(fig.data[0].x) == ["1", "2", "3"]
+
+
+def test_parallel_coordinates_log_integer_axes_and_a_fixed_highlight_scale():
+    from nasbench.space import Categorical, Float, Integer, SearchSpace
+
+    space = SearchSpace((Float("lr", 1e-4, 1e-1, log=True), Integer("layers", 1, 5), Categorical("opt", ("adam", "sgd"))))
+    df = T.assign(params_lr=[1e-4, 1e-3, 1e-2, 1e-1, 3e-3], params_layers=[1, 2, 3, 4, 5],
+                  params_opt=["adam", "sgd", "adam", "sgd", "adam"])
+    none_better = pd.Series(False, index=df.index)
+    fig = plots.parallel_coordinates(df, ["lr", "layers", "opt"], "acc", highlight=none_better, space=space)
+    lr, layers, opt, metric = fig.data[0].dimensions
+    assert lr.label == "lr (log)" and list(lr.values) == pytest.approx(np.log10(df["params_lr"]))
+    assert list(lr.ticktext) == ["0.0001", "0.001", "0.01", "0.1"]
+    assert all(float(t).is_integer() for t in layers.tickvals) and list(opt.ticktext) == ["adam", "sgd"]
+    line = fig.data[0].line
+    assert (line.cmin, line.cmax) == (0, 1)  # none highlighted stays grey, not the scale's middle
+    assert "the 0 of 5 trials" in fig.layout.title.text and fig.data[0].labelangle == -25
+    two = plots.parallel_coordinates(df, ["lr", "layers"], "acc", highlight=df["values_acc"] > 0.5)
+    assert list(two.data[0].line.color) == [0, 0, 0, 1, 1]  # highlighted last: drawn on top
+    assert two.data[0].dimensions[0].label == "lr (log)"  # inferred without a space: spans three decades
+
+
+@pytest.fixture(scope="module")
+def zdt_study(tmp_path_factory):
+    from nasbench.objectives import problem
+    from nasbench.study import Study
+
+    study = Study.create(tmp_path_factory.mktemp("zdt") / "s", problem("zdt1", n_var=3), seed=1)
+    study.optimize(24)
+    yield study
+    study.close()
+
+
+def test_one_call_figures_take_a_study(zdt_study):
+    df = zdt_study.trials_dataframe()
+    dirs = {"f1": "minimize", "f2": "minimize"}
+    front = plots.pareto_front(zdt_study)
+    names = [t.name for t in front.data]
+    assert names == ["true Pareto front", "all trials", "Pareto front"]
+    assert sorted(front.data[2].x) == sorted(analysis.final_front(df, dirs)["values_f2"])  # x: the last metric
+    igd = analysis.igd(df, dirs, plots.known_front(zdt_study))["igd_plus"]
+    assert f"IGD+ {igd:.3g}" in front.layout.title.text
+    history = plots.optimization_history(zdt_study, "f1")
+    assert history.data[1].line.shape == "hv" and min(history.data[0].y) == history.data[1].y[-1]
+    imp = plots.param_importances(zdt_study, "f1")
+    assert sorted(imp.data[0].y) == ["x0", "x1", "x2"] and sum(imp.data[0].x) == pytest.approx(1.0)
+    sl = plots.slice(zdt_study, ["x0", "x2"], "f2")
+    assert len(sl.data) == 2 and len(sl.data[0].x) == 24 and sl.layout.title.text == "Slice plot of f2"
+    with pytest.raises(ValueError, match=r"the study has no metric 'acc'; it has \['f1', 'f2'\]"):
+        plots.optimization_history(zdt_study, "acc")
+
+
+def test_learning_curves_of_a_study_without_them_say_so():
+    fig = plots.learning_curves(analysis.learning_curves(T, [0, 1]))
+    assert len(fig.data) == 0 and "none stored" in fig.layout.title.text

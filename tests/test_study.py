@@ -24,6 +24,7 @@ N_TRIALS, POP = 50, 10
 KINDS = {
     "nsga2": dict(optimizer_options={"config": {"population_size": POP}}),
     "ga": dict(optimizer="ga", metrics=["f2"], optimizer_options={"config": {"population_size": 5}}),
+    "async": dict(optimizer="nsga2_async", optimizer_options={"config": {"population_size": POP}}),
 }
 
 
@@ -159,6 +160,46 @@ def test_ga_resumes_from_sigkill_to_the_uninterrupted_run(tmp_path, ga_reference
     directory = tmp_path / "s"
     assert run_child(tmp_path, mode, k, directory, N_TRIALS, "ga") == -9
     assert_like_reference(directory, ga_reference, k if mode == "sql" else None)
+
+
+@pytest.fixture(scope="module")
+def async_reference(tmp_path_factory):
+    return _reference(tmp_path_factory.mktemp("async_ref"), "async")
+
+
+# the asynchronous steady-state NSGA-II, one trial in flight (in process): per trial, a pending
+# transaction (statements 10-14 for the first: 12 INSERT, 13 state, 14 COMMIT) and a result's
+# (15-17); after each 10th result the population's (108-111 for the first: 109 state, 110
+# generation, 111 COMMIT); the final state after the last tell is 529-531.
+ASYNC_KILLS = [("sql", 14), ("sql", 17), ("sql", 110), ("trial", 29)]
+ASYNC_KILLS_SLOW = [("sql", 5), ("sql", 12), ("sql", 13), ("sql", 16), ("sql", 107), ("sql", 109), ("sql", 111),
+                    ("sql", 117), ("sql", 530), ("trial", 1), ("trial", 10), ("trial", 50)]
+
+
+@pytest.mark.parametrize("mode, k", ASYNC_KILLS + [pytest.param(*p, marks=pytest.mark.slow) for p in ASYNC_KILLS_SLOW])
+def test_async_nsga2_resumes_from_sigkill_to_the_uninterrupted_run(tmp_path, async_reference, mode, k):
+    directory = tmp_path / "s"
+    assert run_child(tmp_path, mode, k, directory, N_TRIALS, "async") == -9
+    assert_like_reference(directory, async_reference, k if mode == "sql" else None)
+
+
+@pytest.mark.slow
+def test_async_nsga2_killed_twice_including_during_resume(tmp_path, async_reference):
+    directory = tmp_path / "s"
+    assert run_child(tmp_path, "trial", 17, directory, N_TRIALS, "async") == -9
+    assert run_child(tmp_path, "resume", 25, directory, 0) == -9
+    assert_like_reference(directory, async_reference)
+
+
+def test_async_nsga2_in_steps_and_after_a_timeout_equals_one_run(tmp_path, async_reference):
+    study = make(tmp_path / "s", "async")
+    study.optimize(17, show_progress=False)
+    study.optimize(N_TRIALS - 17, timeout=0.0, show_progress=False)  # out of time at once: nothing asked
+    assert study.n_trials == 17
+    study.resume(show_progress=False)
+    pd.testing.assert_frame_equal(table(study), async_reference[0])
+    assert study.generations() == async_reference[1] and len(study.generations()) == N_TRIALS // POP
+    assert study.optimizer.state_dict() == async_reference[2]
 
 
 def test_optimize_in_steps_equals_one_run(tmp_path, reference):

@@ -16,16 +16,17 @@ from .pbt import PBT, PBTConfig
 from .peers import OptunaGP, OptunaNSGA2, OptunaTPE
 from .random_search import RandomSearch
 from .scalarization import WeightedProduct
+from .steady_state import SteadyStateNSGA2
 from .stopping import STOPPING_RULES, StoppingRule, make_stopping_rule
 
 __all__ = ["Optimizer", "Suggestion", "Observation", "NSGA2", "EvolutionConfig", "GeneticAlgorithm", "GAConfig",
-           "IslandModel", "RandomSearch", "SuccessiveHalving", "Hyperband", "BOHB", "hyperband_schedule",
+           "IslandModel", "SteadyStateNSGA2", "RandomSearch", "SuccessiveHalving", "Hyperband", "BOHB", "hyperband_schedule",
            "WeightedProduct", "GridSearch", "BayesianOptimization", "BOConfig", "PBT", "PBTConfig", "OptunaTPE",
            "OptunaNSGA2", "OptunaGP", "StoppingRule", "STOPPING_RULES", "make_stopping_rule", "OPTIMIZERS", "make_optimizer"]
 
 #: Every optimiser by the name studies, the CLI and the notebooks use.
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    "nsga2": NSGA2, "ga": GeneticAlgorithm, "islands": IslandModel, "random": RandomSearch,
+    "nsga2": NSGA2, "nsga2_async": SteadyStateNSGA2, "ga": GeneticAlgorithm, "islands": IslandModel, "random": RandomSearch,
     "successive_halving": SuccessiveHalving, "hyperband": Hyperband, "bohb": BOHB,
     "weighted_product": WeightedProduct, "grid": GridSearch, "bo": BayesianOptimization, "pbt": PBT,
     "optuna_tpe": OptunaTPE, "optuna_nsga2": OptunaNSGA2, "optuna_gp": OptunaGP,

@@ -30,6 +30,8 @@ __all__ = ["EvolutionConfig", "NSGA2", "GAConfig", "GeneticAlgorithm", "IslandMo
 _CROSSOVERS = ("per_parameter", "two_point")
 _INITS = ("random", "extremes")
 _SIZE_WEIGHTINGS = ("rank", "inverse")
+_TIE_BREAKS = ("random", "order")
+_DUPLICATES = ("mate_again", "mutate_again")
 _UPGRADE = "(or upgrade nasbench if the study was written by a newer version)"
 
 
@@ -123,6 +125,23 @@ class EvolutionConfig(_Settings):
     :data:`nasbench.selection.PARENT_SELECTIONS`; ``"alternating"`` is seed 000's
     size tournament every ``alternate_every``-th generation, hypervolume-proportional
     otherwise. ``reference_point`` is in minimised units (the study fills it in).
+
+    Defaults and where they come from:
+
+    - ``crossover_prob=0.9``, ``eta_crossover=15``: SBX as in pymoo's ``NSGA2`` (``SBX(prob=0.9,
+      eta=15)``); Deb & Agrawal (1995) for SBX itself.
+    - ``mutation_prob=None`` (1/number of parameters per gene) and ``eta_mutation=20``:
+      polynomial mutation as in Deb et al. (2002) and pymoo's ``PM(eta=20)``.
+    - ``individual_mutation_prob=0.9``: the share of children that are mutated at all,
+      pymoo's ``PM(prob=0.9)`` (``Mutation.prob``). 1.0 mutates every child (seed 000).
+    - ``survival_tie_break="random"``: points tied in crowding distance at the survival cut
+      are kept in random order, as pymoo's ``RankAndCrowding`` (``randomized_argsort``) does;
+      ``"order"`` keeps input order, as DEAP's ``selNSGA2`` and seed 000 do.
+    - ``avoid_duplicates=True`` with ``duplicates="mate_again"``: a child equal to a
+      population member or an earlier child is dropped and new parents are selected and
+      mated, as pymoo's ``Mating`` with ``eliminate_duplicates=True`` does (up to 100
+      rounds, then the remaining duplicates are kept). ``"mutate_again"`` mutates the
+      duplicate again, up to 10 times (seed 000's behaviour in nasbench before this).
     """
 
     population_size: int = 100
@@ -143,6 +162,9 @@ class EvolutionConfig(_Settings):
     mutation_prob: float | None = None
     eta_mutation: float = 20.0
     avoid_duplicates: bool = True
+    individual_mutation_prob: float = 0.9
+    survival_tie_break: str = "random"
+    duplicates: str = "mate_again"
 
     def __post_init__(self) -> None:
         self._check_common()
@@ -157,6 +179,9 @@ class EvolutionConfig(_Settings):
         _check_real("eta_crossover", self.eta_crossover, ">= 0", lambda v: v >= 0)
         _check_real("eta_mutation", self.eta_mutation, ">= 0", lambda v: v >= 0)
         _check_flag("avoid_duplicates", self.avoid_duplicates)
+        _check_real("individual_mutation_prob", self.individual_mutation_prob, "in [0, 1]", lambda v: 0 <= v <= 1)
+        _check_choice("survival_tie_break", self.survival_tie_break, _TIE_BREAKS)
+        _check_choice("duplicates", self.duplicates, _DUPLICATES)
         if self.reference_point is not None:
             object.__setattr__(self, "reference_point", _reference_point(self.reference_point))
         self._check_needs()
@@ -240,9 +265,11 @@ class _Generational(Optimizer):
                 cx_two_point(c1, c2, self.rng)
             else:
                 crossover_by_parameter(c1, c2, self.space, self.rng, eta=getattr(cfg, "eta_crossover", 15.0))
+        p_mutant = getattr(cfg, "individual_mutation_prob", 1.0)
         for c in (c1, c2):
-            mutate_by_parameter(c, self.space, self.rng, indpb=cfg.mutation_prob,
-                                eta=getattr(cfg, "eta_mutation", 20.0))
+            if p_mutant >= 1.0 or self.rng.random() < p_mutant:
+                mutate_by_parameter(c, self.space, self.rng, indpb=cfg.mutation_prob,
+                                    eta=getattr(cfg, "eta_mutation", 20.0))
         return c1, c2
 
     def _hash(self, genome: list) -> tuple:
@@ -273,8 +300,37 @@ class _Generational(Optimizer):
         inds = self._individuals(self.population)
         for ind, rec in zip(inds, self.population):
             ind.record = rec
+        if self.config.avoid_duplicates and getattr(self.config, "duplicates", "mutate_again") == "mate_again":
+            return self._mate_until_unique(inds, self.config.lam)
         parents = [ind.record for ind in self._select(inds, self.config.lam + self.config.lam % 2)]
         return self._make_children(parents, self.config.lam)
+
+    def _mate_until_unique(self, inds: list, k: int, rounds: int = 100) -> list[dict]:
+        """``k`` children, none equal to a population member or to another child: each
+        round selects parents for the children still missing and mates them, dropping
+        duplicates (pymoo's ``Mating.do`` with duplicate elimination, ``n_max_iterations=100``).
+        After ``rounds`` rounds the last round's duplicates fill what is still missing."""
+        seen = {self._hash(p["genome"]) for p in self.population}
+        children: list[dict] = []
+        spare: list[dict] = []
+        for _ in range(rounds):
+            missing = k - len(children)
+            if missing <= 0:
+                break
+            parents = [ind.record for ind in self._select(inds, missing + missing % 2)]
+            spare = []
+            for i in range(0, len(parents), 2):
+                a, b = parents[i], parents[i + 1]
+                for child in self._vary_pair(a["genome"], b["genome"]):
+                    record = {"genome": child, "parents": [a["trial_id"], b["trial_id"]]}
+                    key = self._hash(child)
+                    if key in seen:
+                        spare.append(record)
+                    else:
+                        seen.add(key)
+                        children.append(record)
+        children = children[:k]
+        return children + spare[: k - len(children)]
 
     # --- hooks -------------------------------------------------------------------------------
     def _select(self, individuals: list, k: int) -> list:
@@ -324,7 +380,8 @@ class NSGA2(_Generational):
 
     def _survive(self, pool: list[dict]) -> list[dict]:
         F = np.array([r["values"] for r in pool], dtype=float)
-        keep = selection.nsga2_survivors(F, min(self.config.population_size, len(pool)))
+        rng = self.rng if self.config.survival_tie_break == "random" else None
+        keep = selection.nsga2_survivors(F, min(self.config.population_size, len(pool)), rng)
         return [pool[i] for i in sorted(keep)]
 
 

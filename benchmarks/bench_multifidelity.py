@@ -1,0 +1,217 @@
+"""Benchmark the optimisers on a training objective at equal epochs: median (IQR) best
+validation error and hypervolume for NSGA-II, random search, Hyperband, BOHB, BO and PBT,
+and how many epochs each needs to reach random search's final median best error.
+
+Run from the repository root:
+
+    python benchmarks/bench_multifidelity.py                 # full size: 5 seeds, 270 epochs a run (~30 min, 2 cores)
+    python benchmarks/bench_multifidelity.py --quick         # 2 seeds, 12 epochs a run, a small data set
+    python benchmarks/bench_multifidelity.py --out benchmarks/results/multifidelity.md
+
+The task: the seed-003 ``mlp`` space on ``mnist1d`` (2,000 generated samples, a stratified
+holdout of 20 % for validation), top-1 validation error and parameter count, both minimised;
+every trial trains for at most ``--max-epochs`` (R = 9) epochs, Adam at lr 1e-3, batch 128,
+no early stopping, one thread. The default configuration (2 x 64 ReLU) is far from the
+metric's ceiling there (its error is printed in the report, next to the best found).
+
+Equal epochs: every run gets the same budget, the epochs actually trained summed over its
+trials (:func:`nasbench.comparison.trial_epochs`: a promoted trial that continues its
+checkpoint counts only its new epochs). Random search, NSGA-II (population 8) and BO
+(ParEGO, the defaults) train every trial for R epochs; Hyperband and BOHB are synchronous
+with ``max_fidelity`` = R and eta = 3 (brackets 9@1 3@3 1@9, 5@3 1@9, 3@9); PBT runs
+``budget // R`` members in steps of 3 epochs up to R each (so no model trains longer than
+R epochs anywhere), exploring dropout, the space's one training hyperparameter. Each
+(optimiser, seed) is a real :class:`nasbench.Study` run by
+:class:`nasbench.comparison.Comparison`; only trials finished within the budget count.
+Hypervolume uses the objective's fixed reference point (error 1, 1.1 x the space's largest
+parameter count).
+
+The seeds run one round at a time (every optimiser on seed 0, then seed 1, ...), and the
+report is rewritten after each round, so a run stopped early still leaves a table for the
+seeds it finished (its header says how many). Studies are kept under ``--studies``
+(default ``benchmarks/results/multifidelity_studies``): a rerun reuses finished runs and
+resumes unfinished ones; ``--fresh`` starts over (delete the folder after changing an
+optimiser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, environment, markdown_table, write_report  # noqa: E402
+
+from nasbench import analysis  # noqa: E402
+from nasbench.comparison import Comparison  # noqa: E402
+from nasbench.objectives import TrainingObjective  # noqa: E402
+
+DEFAULT_STUDIES = ROOT / "benchmarks" / "results" / "multifidelity_studies"
+BASELINE = "random search"
+GOAL_METHODS = ("Hyperband", "BOHB")
+SIZES = {"full": {"n_samples": 2000, "max_epochs": 9, "budget": 270, "seeds": 5},
+         "quick": {"n_samples": 400, "max_epochs": 3, "budget": 12, "seeds": 2}}
+
+
+def make_objective(n_samples: int, max_epochs: int) -> TrainingObjective:
+    return TrainingObjective("mnist1d", "mlp", {"val_error": "minimize", "n_params": "minimize"},
+                             protocol={"max_epochs": max_epochs, "patience": None}, n_samples=n_samples,
+                             threads=1)
+
+
+def methods(max_epochs: int, budget: int) -> dict[str, tuple[str, dict]]:
+    """``{label: (registry name, options)}``; the options not given are Comparison's suggestions
+    (NSGA-II's population, Hyperband's and BOHB's max_fidelity = R with eta 3)."""
+    step = min(3, max_epochs)
+    pbt = {"config": {"population_size": max(2, budget // max_epochs), "step_epochs": step,
+                      "max_epochs": max_epochs}}
+    return {"NSGA-II": ("nsga2", {}), BASELINE: ("random", {}), "Hyperband": ("hyperband", {}),
+            "BOHB": ("bohb", {}), "BO (ParEGO)": ("bo", {}), "PBT": ("pbt", pbt)}
+
+
+# --- the numbers ------------------------------------------------------------------------------------
+def epochs_to_reach(traces, column: str, target: float, budget: float, scale: float = 1.0,
+                    lower_is_better: bool = True) -> dict[tuple[str, int], float]:
+    """Per run, the epochs spent when ``column`` (divided by ``scale``) first reached
+    ``target`` (inf when it did not within the budget)."""
+    out = {}
+    for (label, seed), t in traces.groupby(["optimizer", "seed"], sort=False):
+        value = t[column] / scale
+        reached = value <= target if lower_is_better else value >= target
+        hit = t[reached & (t["epochs"] <= budget)]
+        out[(label, seed)] = float(hit["epochs"].iloc[0]) if len(hit) else math.inf
+    return out
+
+
+def median_or_inf(values: list[float]) -> float:
+    """The median, where a run that never reached counts as infinitely late."""
+    return float(np.median(np.array(values, dtype=float))) if values else math.nan
+
+
+def fmt(values: np.ndarray, digits: int = 3) -> str:
+    q25, med, q75 = np.percentile(values, [25, 50, 75])
+    return f"{med:.{digits}f} ({q25:.{digits}f}-{q75:.{digits}f})"
+
+
+def fmt_epochs(median: float, reached: int, runs: int) -> str:
+    head = "not reached" if math.isinf(median) else f"{median:.0f}"
+    return f"{head} ({reached}/{runs} runs reach it)"
+
+
+def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: int) -> str:
+    """The markdown report: the task, the table, and the goal's verdict, all from the runs."""
+    budget, half = cmp.budget, cmp.budget / 2
+    err = cmp.final("best_val_error").set_index(["optimizer", "seed"])
+    hv = cmp.final("hypervolume").set_index(["optimizer", "seed"])
+    traces = cmp.traces()
+    box = float(np.prod(cmp.reference_point))  # both metrics are >= 0: HV as a fraction of [0, ref]
+    base_err = err.loc[BASELINE, "best_val_error"].to_numpy()
+    base_hv = hv.loc[BASELINE, "hypervolume"].to_numpy() / box
+    target, target_hv = float(np.median(base_err)), float(np.median(base_hv))
+    reach = epochs_to_reach(traces, "best_val_error", target, budget)
+    reach_hv = epochs_to_reach(traces, "hypervolume", target_hv, budget, box, lower_is_better=False)
+    rows, medians = [], {}
+    for label in cmp.optimizers:
+        e, h = err.loc[label, "best_val_error"].to_numpy(), hv.loc[label, "hypervolume"].to_numpy() / box
+        runs = err.loc[label]
+        to_reach = [reach[(label, s)] for s in runs.index]
+        to_reach_hv = [reach_hv[(label, s)] for s in runs.index]
+        medians[label] = median_or_inf(to_reach)
+        p_err = p_hv = "-"
+        if label != BASELINE:
+            p_err = f"{analysis.compare_independent(e, base_err, (label, BASELINE))['p_value']:.3g}"
+            p_hv = f"{analysis.compare_independent(h, base_hv, (label, BASELINE))['p_value']:.3g}"
+        rows.append([label, len(e), fmt(e), p_err, fmt(h, 4), p_hv,
+                     fmt_epochs(medians[label], int(np.isfinite(to_reach).sum()), len(to_reach)),
+                     fmt_epochs(median_or_inf(to_reach_hv), int(np.isfinite(to_reach_hv).sum()), len(to_reach_hv)),
+                     f"{runs['trials'].median():.0f}", f"{runs['wall_s'].median():.0f}"])
+    verdicts = [f"{label}: {'not reached' if math.isinf(medians[label]) else f'{medians[label]:.0f} epochs'} "
+                f"({'<=' if medians[label] <= half else '>'} {half:g}) -> "
+                f"{'met' if medians[label] <= half else 'not met'}" for label in GOAL_METHODS]
+    met = all(medians[label] <= half for label in GOAL_METHODS)
+    complete = "complete" if seeds_done == sizes["seeds"] else "INCOMPLETE: fewer seeds than planned"
+    wall = float(err["wall_s"].sum())  # the runs' own wall times (a rerun that reuses them reports the same)
+    head = (f"## Multi-fidelity baselines at equal epochs\n\n"
+            f"{environment('torch', 'scipy', 'sklearn')}\n\n"
+            f"Task: `mlp` space on `mnist1d` ({sizes['n_samples']} samples, 20 % holdout), val_error and n_params "
+            f"(minimised), at most R = {sizes['max_epochs']} epochs a trial, no early stopping, 1 thread. "
+            f"Default configuration: val_error {default_error:.3f} at R epochs (trial seed 0); best found by any run "
+            f"{float(err['best_val_error'].min()):.3f}; random search's single trials at R epochs: median "
+            f"{np.nanmedian(_trial_errors(cmp, BASELINE)):.3f}.\n\n"
+            f"**Budget: {budget} epochs per run, {seeds_done} of {sizes['seeds']} seeds** ({complete}); the runs' "
+            f"wall times add up to {wall / 60:.1f} min on a shared 2-core machine (niced, other agents' work "
+            f"running).\n\n"
+            f"Cells: median (25th-75th percentile) over seeds of the value reached within the budget; hypervolume "
+            f"as a fraction of the box from (0, 0) to the reference point "
+            f"{tuple(round(v, 1) for v in cmp.reference_point)}; trials and wall s: medians per run; p: two-sided "
+            f"Mann-Whitney U vs random search (`nasbench.analysis.compare_independent`, not corrected). "
+            f"\"epochs to reach\": median over seeds of the epochs spent when the run's best val_error first got "
+            f"<= random search's final median best error ({target:.3f}), or its hypervolume >= random search's "
+            f"final median ({target_hv:.4f}); a run that never does counts as infinitely late.\n\n")
+    table = markdown_table(["optimizer", "seeds", "best val_error", "p (error)", "hypervolume (fraction)", "p (HV)",
+                            f"epochs to reach error {target:.3f}", f"epochs to reach HV {target_hv:.4f}",
+                            "trials", "wall s"], rows)
+    goal = (f"\n\n**Goal** \"BOHB and Hyperband reach random search's final quality with at most half its epochs\" "
+            f"(<= {half:g} of {budget}, on best val_error): {'; '.join(verdicts)}. "
+            f"Overall: **{'met' if met else 'not met'}**.\n")
+    return head + table + goal
+
+
+def _trial_errors(cmp: Comparison, label: str) -> np.ndarray:
+    values = [df.loc[df["status"] == "done", "values_val_error"].to_numpy(dtype=float)
+              for (lab, _), df in cmp.frames().items() if lab == label]
+    return np.concatenate(values) if values else np.array([np.nan])
+
+
+# --- main -------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per optimiser (default 5; quick 2)")
+    parser.add_argument("--budget", type=int, default=None, help="epochs per run (default 270; quick 12)")
+    parser.add_argument("--max-epochs", type=int, default=None, help="R: epochs of a full trial (default 9; quick 3)")
+    parser.add_argument("--studies", type=Path, default=None,
+                        help=f"where the runs are kept (default {DEFAULT_STUDIES.relative_to(ROOT)}; quick: a temp dir)")
+    parser.add_argument("--fresh", action="store_true", help="delete nasbench's studies there and start over")
+    args = parser.parse_args(argv)
+    sizes = dict(SIZES["quick" if args.quick else "full"])
+    for key in ("seeds", "budget", "max_epochs"):
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    if sizes["budget"] < sizes["max_epochs"]:
+        parser.error(f"--budget ({sizes['budget']}) must be >= --max-epochs ({sizes['max_epochs']}): one full trial")
+
+    import tempfile
+
+    tmp = tempfile.TemporaryDirectory() if args.quick and args.studies is None else None
+    studies = Path(tmp.name) if tmp else (args.studies or DEFAULT_STUDIES)
+    objective = make_objective(sizes["n_samples"], sizes["max_epochs"])
+    default_error = objective(objective.space.default(), seed=0)["val_error"]
+    optimizers = methods(sizes["max_epochs"], sizes["budget"])
+    start = time.perf_counter()
+    done: list[int] = []
+    for seed in range(sizes["seeds"]):  # one round of every optimiser per seed: a partial table after each
+        Comparison(studies, objective, optimizers, [seed], sizes["budget"], unit="epochs",
+                   fresh=args.fresh).run(show_progress=False)
+        done.append(seed)
+        cmp = Comparison(studies, objective, optimizers, done, sizes["budget"], unit="epochs")
+        cmp.run(show_progress=False)  # reloads the finished runs
+        report = summarise(cmp, default_error, sizes, len(done))
+        if seed + 1 < sizes["seeds"]:
+            print(f"[seed {seed} done, {(time.perf_counter() - start) / 60:.1f} min]", flush=True)
+            if args.out is not None:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(report + "\n")
+    write_report(report, args.out)
+    if tmp:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
