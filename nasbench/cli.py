@@ -156,7 +156,7 @@ def _check_runnable(name: str, problem_name: str) -> None:
 
 
 def _optimizer_options(name: str, population: int, objective) -> dict:
-    if name in ("nsga2", "ga"):
+    if name in ("nsga2", "ga", "nsga2_async"):
         return {"config": {"population_size": population}}
     if name == "islands":
         return {"config": {"population_size": population}}

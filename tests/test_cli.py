@@ -227,3 +227,13 @@ def test_a_grid_too_large_to_index_is_refused_in_one_line(tmp_path, capsys):
     assert main(["run", "zdt1", "-d", str(tmp_path / "g"), "-n", "5", "--optimizer", "grid", "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert "9.31e+20 configurations" in err and "random search" in err and "\n" not in err
+
+
+def test_the_asynchronous_nsga2_runs_from_the_shell_with_its_population(tmp_path, capsys):
+    assert main(["run", "zdt1", "-d", str(tmp_path / "a"), "-n", "30", "--optimizer", "nsga2_async",
+                 "--population", "10", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "nsga2_async" in out and "30 done" in out
+    from nasbench.study import Study
+    with Study.load(tmp_path / "a") as study:
+        assert study.settings.optimizer_options == {"config": {"population_size": 10}}

@@ -536,3 +536,21 @@ def test_the_archipelagos_population_is_what_the_study_records():
     ids = [r["trial_id"] for r in opt.population]
     assert len(ids) == len(set(ids)) == 12  # 18 places, six of them copies of migrants
     assert set(ids) == {t for pop in populations(opt) for t in pop}
+
+
+def test_a_state_saved_before_the_pymoo_defaults_resumes_with_the_old_behaviour():
+    from nasbench.objectives import problem
+
+    space = problem("zdt1", n_var=4).space
+    opt = NSGA2(space, 2, {"population_size": 6}, seed=3)
+    opt.ask(6)
+    state = json.loads(json.dumps(opt.state_dict()))
+    for key in ("individual_mutation_prob", "survival_tie_break", "duplicates"):
+        del state["config"][key]  # as an older nasbench wrote it
+    old = NSGA2(space, 2, {"population_size": 6}, seed=3)
+    old.load_state_dict(state)
+    assert (old.config.individual_mutation_prob, old.config.survival_tie_break, old.config.duplicates) == (
+        1.0, "order", "mutate_again")
+    fresh = NSGA2(space, 2, {"population_size": 6}, seed=3)
+    fresh.load_state_dict(json.loads(json.dumps(opt.state_dict())))
+    assert fresh.config.individual_mutation_prob == 0.9 and fresh.config.duplicates == "mate_again"

@@ -348,12 +348,23 @@ class _Generational(Optimizer):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.config = type(self.config).from_dict(state["config"])
+        config = dict(state["config"])
+        known = {f.name for f in fields(type(self.config))}
+        for key, value in _BEFORE_PYMOO_DEFAULTS.items():  # a state saved before these settings resumes as it ran
+            if key in known:
+                config.setdefault(key, value)
+        self.config = type(self.config).from_dict(config)
         self.generation = state["generation"]
         self.population = state["population"]
         self.queue = state["queue"]
         self.outstanding = state["outstanding"]
         self.received = state["received"]
+
+
+#: What a saved state without these settings ran with: the behaviour before they took
+#: pymoo's defaults (every child mutated, crowding ties in order, duplicates mutated again).
+_BEFORE_PYMOO_DEFAULTS = {"individual_mutation_prob": 1.0, "survival_tie_break": "order",
+                          "duplicates": "mutate_again"}
 
 
 class NSGA2(_Generational):
