@@ -145,7 +145,7 @@ def suggested_options(name: str, budget: int, objective: Any, unit: str = "evalu
     epochs (:func:`max_epochs`) with ``eta`` 3. Empty for the others (their defaults)."""
     trials = budget if unit == "evaluations" else max(1, budget // max(1, max_epochs(objective) or 1))
     population = int(min(100, max(8, trials // 10)))
-    if name in ("nsga2", "ga"):
+    if name in ("nsga2", "ga", "nsga2_async"):
         return {"config": {"population_size": population}}
     if name == "optuna_nsga2":
         return {"population_size": population}
@@ -401,7 +401,8 @@ class Comparison:
         ``verdict``: ``"a > b"`` means a's values are higher (better for hypervolume)."""
         self._direction(column)
         final = self.final(column, at)
-        values = {label: g.set_index("seed")[column] for label, g in final.groupby("optimizer", sort=False)}
+        # a seed with no finished trial (or none by ``at``) has no value: it is left out, not ranked as NaN
+        values = {label: g.set_index("seed")[column].dropna() for label, g in final.groupby("optimizer", sort=False)}
         labels = list(values)
         if len(labels) < 2:
             raise ValueError("rank tests need at least 2 optimizers")

@@ -59,6 +59,8 @@ class StudyLoop:
     #: Trials per worker in a batch of an optimiser that has no generations, so a slow
     #: trial does not leave the other workers idle until the batch ends.
     oversubscribe = 4
+    #: Seconds between looks at the evaluator's worker count in the asynchronous loop.
+    workers_refresh = 5.0
 
     def __init__(self, store: Store, optimizer: Optimizer, space: SearchSpace, metrics: Sequence[Metric],
                  seed: int, untold: Sequence[int] = (), *, cache: bool = False,
@@ -138,7 +140,8 @@ class StudyLoop:
         records = dict(zip(self.untold, self.store.trials_by_id(self.untold)))
         told_late = sorted((r for r in records.values() if r.status != "pending"),
                            key=lambda r: (r.finished or 0.0, r.trial_id))
-        workers = max(1, int(evaluator.parallelism))  # asked once: on Dask it is a round trip to the scheduler
+        workers = max(1, int(evaluator.parallelism))  # on Dask a round trip: asked again every few seconds
+        asked_at = time.monotonic()
         with evaluator.stream(objective, [m.name for m in self.metrics], deadline) as stream:
             for record in sorted((r for r in records.values() if r.status == "pending"), key=lambda r: r.trial_id):
                 stream.submit(self._async_task(record))
@@ -153,6 +156,8 @@ class StudyLoop:
                 self.record(list(outcomes), records, callbacks, study)
                 for o in outcomes:
                     self.tell_one(records.pop(o.trial_id))
+                if time.monotonic() - asked_at > self.workers_refresh:  # workers that joined (or left) since
+                    workers, asked_at = max(1, int(evaluator.parallelism)), time.monotonic()
                 self._refill(stream, workers, target, deadline, records, callbacks, study)
         self.store.save_state(self.checkpoint_state())
 

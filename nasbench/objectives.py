@@ -357,7 +357,7 @@ class TrainingObjective:
             from .evaluators import process_cached
 
             key = json.dumps([self.dataset, self.root, self.data_seed, self.image_size, self.n_samples,
-                              self.test_fraction])
+                              self.test_fraction], default=lambda v: v.item() if hasattr(v, "item") else str(v))
             self._data = process_cached("dataset", key, self._build_data)
         return self._data
 

@@ -102,3 +102,19 @@ def test_async_study_beats_random_on_zdt1(tmp_path):
         study.optimize(300, show_progress=False)
         hv[name] = study.hypervolume()
     assert hv["nsga2_async"] > hv["random"] + 0.1, hv
+
+
+def test_the_evolution_settings_reach_the_steady_state_variant():
+    # never mutated, no crossover, duplicates allowed: every child is a copy of a parent
+    opt = SteadyStateNSGA2(SPACE, 2, {"population_size": 6, "crossover_prob": 0.0, "individual_mutation_prob": 0.0,
+                                      "avoid_duplicates": False}, seed=4)
+    asked = drive(opt, 40)
+    bred = [(g, parents) for g, parents, _ in asked if parents]
+    all_asked = [g for g, _, _ in asked]
+    assert all(all_asked[parents[0]] == g or all_asked[parents[1]] == g for g, parents in bred)
+    # mutated: children differ from both parents
+    opt = SteadyStateNSGA2(SPACE, 2, {"population_size": 6, "crossover_prob": 0.0, "individual_mutation_prob": 1.0,
+                                      "mutation_prob": 1.0}, seed=4)
+    asked = drive(opt, 40)
+    all_asked = [g for g, _, _ in asked]
+    assert all(all_asked[p[0]] != g for g, p, _ in asked if p)

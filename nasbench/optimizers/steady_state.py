@@ -109,7 +109,8 @@ class SteadyStateNSGA2(Optimizer):
                                     "values": [float(v) for v in obs.values]})
             if len(self.population) > self.config.population_size:
                 F = np.array([r["values"] for r in self.population], dtype=float)
-                keep = selection.nsga2_survivors(F, self.config.population_size)
+                rng = self.rng if self.config.survival_tie_break == "random" else None
+                keep = selection.nsga2_survivors(F, self.config.population_size, rng)
                 self.population = [self.population[i] for i in sorted(keep)]
 
     # --- breeding -----------------------------------------------------------------------------
@@ -129,22 +130,31 @@ class SteadyStateNSGA2(Optimizer):
         return self.space.sample_genome(self.rng)
 
     def _child(self) -> tuple[list, list[int]]:
-        """One child of two parents chosen by the configured parent selection."""
+        """One child of two parents chosen by the configured parent selection, mutated with
+        probability ``individual_mutation_prob``. A duplicate (of the population or of a trial
+        in flight) is, with ``duplicates="mate_again"``, dropped and new parents mated (up to
+        100 rounds, as pymoo's duplicate elimination), else mutated again (up to 10 times)."""
         cfg = self.config
         inds = [make_individual(r["genome"], r["values"], n_objectives=self.n_objectives) for r in self.population]
         for ind, rec in zip(inds, self.population):
             ind.record = rec
         select = selection.PARENT_SELECTIONS[cfg.parent_selection]
-        a, b = (ind.record for ind in select(inds, 2, self.rng, cfg, self.generation))
-        child, other = list(a["genome"]), list(b["genome"])
-        if self.rng.random() < cfg.crossover_prob:
-            if cfg.crossover == "two_point":
-                cx_two_point(child, other, self.rng)
-            else:
-                crossover_by_parameter(child, other, self.space, self.rng, eta=cfg.eta_crossover)
-        mutate_by_parameter(child, self.space, self.rng, indpb=cfg.mutation_prob, eta=cfg.eta_mutation)
-        if cfg.avoid_duplicates:
-            seen = {self._key(r["genome"]) for r in self.population} | {self._key(g) for g in self.outstanding}
+        seen = ({self._key(r["genome"]) for r in self.population} | {self._key(g) for g in self.outstanding}
+                if cfg.avoid_duplicates else set())
+        rounds = 100 if cfg.avoid_duplicates and cfg.duplicates == "mate_again" else 1
+        for _ in range(rounds):
+            a, b = (ind.record for ind in select(inds, 2, self.rng, cfg, self.generation))
+            child, other = list(a["genome"]), list(b["genome"])
+            if self.rng.random() < cfg.crossover_prob:
+                if cfg.crossover == "two_point":
+                    cx_two_point(child, other, self.rng)
+                else:
+                    crossover_by_parameter(child, other, self.space, self.rng, eta=cfg.eta_crossover)
+            if cfg.individual_mutation_prob >= 1.0 or self.rng.random() < cfg.individual_mutation_prob:
+                mutate_by_parameter(child, self.space, self.rng, indpb=cfg.mutation_prob, eta=cfg.eta_mutation)
+            if self._key(child) not in seen:
+                break
+        if cfg.avoid_duplicates and cfg.duplicates != "mate_again":
             indpb = max(cfg.mutation_prob or 0.0, 1.0 / len(self.space))
             for _ in range(10):
                 if self._key(child) not in seen:
