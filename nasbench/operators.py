@@ -317,3 +317,80 @@ def make_toolbox(space: SearchSpace, rng: np.random.Generator, *, eta_crossover:
     toolbox.register("mate_two_point", cx_two_point, rng=rng)
     toolbox.register("mutate", mutate_by_parameter, space=space, rng=rng, indpb=indpb, eta=eta_mutation)
     return toolbox
+
+
+# --- the same operators on arrays ----------------------------------------------------------
+# A generation of an all-numeric genome is varied as one matrix instead of gene by gene
+# through DEAP. Neither DEAP (per individual, on Python's ``random``) nor pymoo (whose
+# operators take its own ``Problem``/``Population`` objects) offers SBX and polynomial
+# mutation on plain arrays with an explicit numpy Generator, so they are written here,
+# draw for draw the distributions of DEAP's ``cxSimulatedBinaryBounded`` and
+# ``mutPolynomialBounded`` as nasbench calls them (tests/test_operators.py compares
+# them with a two-sample Kolmogorov-Smirnov test).
+def sbx_arrays(X1: np.ndarray, X2: np.ndarray, low: np.ndarray, up: np.ndarray, rng: np.random.Generator, *,
+               eta: float = 15.0, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounded SBX on pairs of encoded genomes (one pair per row), as DEAP's
+    ``cxSimulatedBinaryBounded``: in the ``rows`` chosen (all when None) each gene
+    crosses with probability 0.5 when the parents differ by more than 1e-14, the
+    children are clipped to ``[low, up]`` and swapped with probability 0.5. Returns
+    new arrays; the inputs are not modified."""
+    X1, X2 = np.asarray(X1, dtype=float), np.asarray(X2, dtype=float)
+    n, d = X1.shape
+    cross = rng.random((n, d)) <= 0.5
+    if rows is not None:
+        cross &= np.asarray(rows, dtype=bool)[:, None]
+    cross &= np.abs(X1 - X2) > 1e-14
+    rand = rng.random((n, d))
+    swap = rng.random((n, d)) <= 0.5
+    C1, C2 = X1.copy(), X2.copy()
+    if not cross.any():
+        return C1, C2
+    lo, hi = np.broadcast_to(low, (n, d))[cross], np.broadcast_to(up, (n, d))[cross]
+    a, b = X1[cross], X2[cross]
+    x1, x2, u = np.minimum(a, b), np.maximum(a, b), rand[cross]
+    power = 1.0 / (eta + 1)
+
+    def spread(beta: np.ndarray) -> np.ndarray:
+        alpha = 2.0 - beta ** -(eta + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = np.where(u <= 1.0 / alpha, u * alpha, 1.0 / (2.0 - u * alpha))
+        return inner ** power
+
+    c1 = 0.5 * (x1 + x2 - spread(1.0 + 2.0 * (x1 - lo) / (x2 - x1)) * (x2 - x1))
+    c2 = 0.5 * (x1 + x2 + spread(1.0 + 2.0 * (hi - x2) / (x2 - x1)) * (x2 - x1))
+    c1, c2 = np.clip(c1, lo, hi), np.clip(c2, lo, hi)
+    s = swap[cross]
+    C1[cross], C2[cross] = np.where(s, c2, c1), np.where(s, c1, c2)
+    return C1, C2
+
+
+def polynomial_arrays(X: np.ndarray, low: np.ndarray, up: np.ndarray, genes: np.ndarray,
+                      rng: np.random.Generator, *, eta: float = 20.0) -> np.ndarray:
+    """Bounded polynomial mutation (Deb & Goyal 1996) of the ``genes`` chosen (a boolean
+    mask shaped as ``X``), as DEAP's ``mutPolynomialBounded``. Returns a new array."""
+    X = np.array(X, dtype=float)
+    genes = np.asarray(genes, dtype=bool)
+    if not genes.any():
+        return X
+    n, d = X.shape
+    lo, hi = np.broadcast_to(low, (n, d))[genes], np.broadcast_to(up, (n, d))[genes]
+    x, u = X[genes], rng.random(int(genes.sum()))
+    width = hi - lo
+    power = 1.0 / (eta + 1.0)
+    low_side = u < 0.5
+    xy = np.where(low_side, 1.0 - (x - lo) / width, 1.0 - (hi - x) / width)
+    val = np.where(low_side, 2.0 * u + (1.0 - 2.0 * u) * xy ** (eta + 1),
+                   2.0 * (1.0 - u) + 2.0 * (u - 0.5) * xy ** (eta + 1))
+    delta = np.where(low_side, val ** power - 1.0, 1.0 - val ** power)
+    X[genes] = np.clip(x + delta * width, lo, hi)
+    return X
+
+
+def gaussian_arrays(X: np.ndarray, sigma: np.ndarray, genes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian mutation of the ``genes`` chosen, N(0, sigma) per gene, unclipped as in
+    DEAP's ``mutGaussian`` (decoding clips to the bounds). Returns a new array."""
+    X = np.array(X, dtype=float)
+    genes = np.asarray(genes, dtype=bool)
+    n, d = X.shape
+    X[genes] += rng.normal(size=int(genes.sum())) * np.broadcast_to(sigma, (n, d))[genes]
+    return X

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 __all__ = [
+    "NumericCodec",
     "Parameter",
     "Integer",
     "Float",
@@ -724,6 +725,32 @@ class SearchSpace:
     def sample_genome(self, rng: np.random.Generator, *, prior: bool = False) -> list[Any]:
         return [p.sample_prior(rng) if prior else p.sample_uniform(rng) for p in self.parameters]
 
+    @property
+    def numeric(self) -> "NumericCodec | None":
+        """Whole generations as arrays, when every parameter is an :class:`Integer` or a
+        :class:`Float` and none has a condition; None otherwise (built once)."""
+        codec = self.__dict__.get("_numeric", MISSING)
+        if codec is MISSING:
+            flat = all(isinstance(p, (Integer, Float)) and p.condition is None for p in self.parameters)
+            codec = NumericCodec(self) if flat else None
+            object.__setattr__(self, "_numeric", codec)
+        return codec
+
+    def trial_texts(self, genomes: Sequence[Sequence[Any]]) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+        """What a pending trial's row holds, for each genome: the canonical JSON of its
+        validated configuration (``canonical_json(to_config(g))``), that configuration
+        (keys sorted, as the JSON reads back) and the genome as JSON. Checked on arrays at
+        once when the space is all-numeric and unconditional; otherwise, or when some
+        genome fails the array check, gene by gene (which names the bad value)."""
+        if self.numeric is not None:
+            done = self.numeric.trial_texts(genomes)
+            if done is not None:
+                return done
+        configs = [dict(sorted(self.validate(self.to_config(g)).items())) for g in genomes]
+        texts = [json.dumps(c, separators=(",", ":"), allow_nan=False) for c in configs]
+        plain = [[v.item() if isinstance(v, np.generic) else v for v in g] for g in genomes]  # numpy scalars as JSON
+        return texts, configs, [json.dumps(g, separators=(",", ":"), allow_nan=False) for g in plain]
+
     def canonical_json(self, config: Mapping[str, Any]) -> str:
         """The validated configuration as JSON with sorted keys: equal configurations,
         equal text."""
@@ -773,6 +800,90 @@ def _parameter_from_dict(i: int, spec: Any) -> Parameter:
     kind_cls = _KINDS[kind]
     _check_keys(spec, [f.name for f in fields(kind_cls)] + ["type"], _REQUIRED[kind], f"{label} ({kind})")
     return kind_cls(**spec)
+
+
+class NumericCodec:
+    """Encoding, decoding and validation of an all-numeric, unconditional space's genomes
+    as ``(n, len(space))`` arrays: the per-gene rules of :class:`Integer` and :class:`Float`
+    (log encoding, exact ends, rounding half to even, clipping), applied to whole
+    generations. nasbench's variation and its pending-trial checks use it for speed; each
+    result equals the per-gene path's (tests/test_space.py)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        params = space.parameters
+        self.space = space
+        self.low = np.array([p.encoded_bounds[0] for p in params])
+        self.up = np.array([p.encoded_bounds[1] for p in params])
+        self.value_low = np.array([p.low for p in params], dtype=float)
+        self.value_high = np.array([p.high for p in params], dtype=float)
+        self.log = np.array([p.log for p in params])
+        self.integer = np.array([isinstance(p, Integer) for p in params])
+        self._int_columns = [i for i, p in enumerate(params) if isinstance(p, Integer)]
+        order = sorted(range(len(params)), key=lambda i: params[i].name)  # canonical JSON sorts keys
+        self._sorted = order
+        self._sorted_names = [params[i].name for i in order]
+        # '{"a":{0},"b":{3},...}' with the braces of the JSON doubled for str.format
+        self._config_format = "{{" + ",".join(json.dumps(params[i].name) + ":{" + str(i) + "}" for i in order) + "}}"
+        self._column_types = [{int} if isinstance(p, Integer) else {float} for p in params]
+
+    def encode(self, genomes: Sequence[Sequence[Any]]) -> np.ndarray:
+        X = np.array(genomes, dtype=float).reshape(len(genomes), len(self.space))
+        if self.log.any():  # math's log and exp, as the per-gene path: numpy's may differ in the last bit
+            X[:, self.log] = _elementwise(math.log, X[:, self.log])
+        return X
+
+    def decode(self, X: np.ndarray, before: np.ndarray | None = None,
+               genomes: Sequence[Sequence[Any]] | None = None) -> list[list[Any]]:
+        """Genomes of encoded rows. With ``before`` (the encoding the rows started from) and
+        ``genomes`` (their values), genes whose encoding did not change keep their value
+        exactly (no exp(log(x)) round-off), as the per-gene operators do."""
+        X = np.asarray(X, dtype=float)
+        V = X.copy()
+        if self.log.any():  # clipped to the encoded bounds first (math.exp overflows), decoded values are the same
+            V[:, self.log] = _elementwise(math.exp, np.clip(X[:, self.log], self.low[self.log], self.up[self.log]))
+        ints = self.integer
+        V = np.where(ints, np.rint(V), V)
+        V = np.clip(V, self.value_low, self.value_high)
+        floats = ~ints
+        V = np.where(floats & (X <= self.low), self.value_low, V)  # exact ends
+        V = np.where(floats & (X >= self.up), self.value_high, V)
+        if before is not None:
+            V = np.where(X != before, V, np.array(genomes, dtype=float).reshape(V.shape))
+        rows = V.tolist()
+        for row in rows:
+            for i in self._int_columns:
+                row[i] = int(row[i])
+        return rows
+
+    def trial_texts(self, genomes: Sequence[Sequence[Any]]) -> tuple[list[str], list[dict[str, Any]], list[str]] | None:
+        """:meth:`SearchSpace.trial_texts` on arrays; None when some genome is not plain
+        numbers of the right length and range (the caller then checks it gene by gene, which
+        names the bad value). Each number is formatted once, by ``repr`` as JSON does, for
+        both texts."""
+        d = len(self.space)
+        if not genomes or any(len(g) != d for g in genomes):
+            return None
+        if [set(map(type, column)) for column in zip(*genomes)] != self._column_types:  # no bools, strs, numpy scalars
+            return None
+        X = np.array(genomes, dtype=float).reshape(len(genomes), d)
+        ok = np.isfinite(X) & (X >= self.value_low) & (X <= self.value_high) & (~self.integer | (X == np.rint(X)))
+        if not ok.all():
+            return None
+        texts, configs, genome_texts = [], [], []
+        order, names, config_text = self._sorted, self._sorted_names, self._config_format.format
+        ints = self._int_columns
+        for row in X.tolist():
+            for i in ints:
+                row[i] = int(row[i])
+            words = list(map(repr, row))
+            genome_texts.append("[" + ",".join(words) + "]")
+            texts.append(config_text(*words))
+            configs.append(dict(zip(names, [row[i] for i in order])))
+        return texts, configs, genome_texts
+
+
+def _elementwise(fn: Any, X: np.ndarray) -> np.ndarray:
+    return np.array([fn(v) for v in X.ravel().tolist()], dtype=float).reshape(X.shape)
 
 
 def text_hash(text: str) -> str:

@@ -294,10 +294,13 @@ class Store:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('target_trials', ?)", (str(int(target)),))
 
     # --- writes ----------------------------------------------------------------------------
-    def add_pending(self, rows: Sequence[dict], optimizer_state: dict) -> None:
-        """Insert trials as pending together with the optimiser's state after ``ask``.
-        The ids must continue the table: checked inside the transaction, so a second
-        writer that slipped past the lock cannot interleave ids."""
+    def add_pending(self, rows: Sequence[dict], optimizer_state: dict, *,
+                    generation: tuple[int, Iterable[int]] | None = None) -> None:
+        """Insert trials as pending together with the optimiser's state after ``ask`` and,
+        where the ``tell`` before that ask ended a generation, that generation's
+        ``(number, population)``. A row may carry its genome already as JSON
+        (``genome_json``). The ids must continue the table: checked inside the
+        transaction, so a second writer that slipped past the lock cannot interleave ids."""
         now = time.time()
         with self._transaction() as conn:
             expected = conn.execute("SELECT COALESCE(MAX(trial_id) + 1, 0) FROM trials").fetchone()[0]
@@ -308,9 +311,11 @@ class Store:
                 "INSERT INTO trials (trial_id, generation, status, config, genome, config_hash, parents, seed, created,"
                 " fidelity, warm_start) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r["trial_id"], r["generation"], r["config"] if isinstance(r["config"], str) else _dumps(r["config"]),
-                  _dumps(r["genome"]), r["config_hash"], _dumps(list(r["parents"])), r["seed"], now,
-                  r.get("fidelity"), r.get("warm_start")) for r in rows])
+                  r.get("genome_json") or _dumps(r["genome"]), r["config_hash"], _dumps(list(r["parents"])),
+                  r["seed"], now, r.get("fidelity"), r.get("warm_start")) for r in rows])
             self._put_state(conn, optimizer_state, now)
+            if generation is not None:
+                self._put_generation(conn, *generation, now)
 
     def finish_trials(self, outcomes: Sequence[Any]) -> None:
         """Record trials as done or failed, in one transaction. Each outcome has
@@ -331,8 +336,13 @@ class Store:
         with self._transaction() as conn:
             self._put_state(conn, optimizer_state, now)
             if generation is not None:
-                conn.execute("INSERT OR REPLACE INTO generations VALUES (?, ?, ?)",
-                             (generation, _dumps(list(population or [])), now))
+                self._put_generation(conn, generation, population, now)
+
+    @staticmethod
+    def _put_generation(conn: sqlite3.Connection, generation: int, population: Iterable[int] | None,
+                        now: float) -> None:
+        conn.execute("INSERT OR REPLACE INTO generations VALUES (?, ?, ?)",
+                     (generation, _dumps(list(population or [])), now))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

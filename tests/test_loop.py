@@ -156,3 +156,64 @@ def test_a_store_of_the_first_schema_migrates(tmp_path):
     assert migrated.counts()["pruned"] == 1
     with sqlite3.connect(old / "study.db") as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+
+
+# --- the cheap-trial path: seeds in a batch, the state once per batch ---------------------------
+@pytest.mark.parametrize("seed", [0, 3, 2**32 - 1, 2**32, 2**40 + 5, 2**64 + 3, 2**200 + 9])
+def test_trial_seeds_in_a_batch_equal_seedsequence_one_by_one(seed):
+    from nasbench.loop import trial_seed, trial_seeds
+
+    ids = [*range(200), 2**31, 2**32 - 1, 2**32, 2**40]  # the last two: two spawn words
+    assert trial_seeds(seed, ids) == [trial_seed(seed, t) for t in ids]
+    assert trial_seeds(seed, []) == []
+
+
+def test_the_optimisers_state_is_written_once_per_generation(tmp_path, monkeypatch):
+    """Each generation's state after ``ask`` rides in its pending trials' transaction (with
+    the generation the ``tell`` before ended); only the state after the last ``tell`` is
+    written on its own, when the run stops."""
+    from nasbench.objectives import ZDT1
+    from nasbench.store import Store
+
+    writes = []
+    put = Store._put_state
+    monkeypatch.setattr(Store, "_put_state", staticmethod(lambda conn, state, now: (writes.append(1), put(conn, state, now))))
+    study = Study.create(tmp_path / "s", ZDT1(n_var=5), optimizer_options={"config": {"population_size": 10}}, seed=2)
+    study.optimize(50, show_progress=False)
+    assert len(writes) == 5 + 1
+    assert sorted(study.generations()) == [0, 1, 2, 3, 4] and all(len(p) == 10 for p in study.generations().values())
+    assert study._store.optimizer_state()["optimizer"] == study.optimizer.state_dict()
+
+
+def test_a_crash_between_tell_and_the_next_ask_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch):
+    """The state after ``tell`` is not written before the next batch: a run that dies there
+    resumes from the state after ``ask`` and tells the stored results again, to the same end."""
+    from nasbench.objectives import ZDT1
+    from nasbench.store import Store
+
+    def make(directory):
+        return Study.create(directory, ZDT1(n_var=5), optimizer_options={"config": {"population_size": 10}}, seed=2)
+
+    straight = make(tmp_path / "straight")
+    straight.optimize(50, show_progress=False)
+    crashed = make(tmp_path / "crashed")
+    calls = []
+    add = Store.add_pending
+
+    def dies_at_the_third_batch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # after the second generation's tell, before its state was written
+        return add(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "add_pending", dies_at_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        crashed.optimize(50, show_progress=False)
+    crashed.close()
+    monkeypatch.setattr(Store, "add_pending", add)
+    resumed = Study.load(tmp_path / "crashed")
+    assert resumed._store.counts()["done"] == 20
+    resumed.resume(show_progress=False)
+    pd.testing.assert_frame_equal(table(resumed), table(straight))
+    assert resumed.generations() == straight.generations()
+    assert resumed.optimizer.state_dict() == straight.optimizer.state_dict()

@@ -282,3 +282,74 @@ def test_log_integer_variation_reaches_both_end_values():
         ops.mut_polynomial(a, space, rng)
         seen.update((a[0], b[0]))
     assert min(seen) == 16 and max(seen) == 128
+
+
+# --- the array operators against DEAP's, by distribution -----------------------------------
+def _same_distribution(a, b) -> bool:
+    from scipy.stats import ks_2samp
+
+    return ks_2samp(np.asarray(a, dtype=float), np.asarray(b, dtype=float)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("eta, parents", [(15.0, (0.2, 0.7)), (2.0, (0.02, 0.9)), (15.0, (0.95, 0.999))])
+def test_sbx_arrays_draw_deaps_children(eta, parents):
+    """Both children of a pair, gene by gene, as DEAP's cxSimulatedBinaryBounded makes them
+    (through ``cx_sbx``), near the bounds too: two-sample KS test at alpha = 0.001."""
+    space = SearchSpace((Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)))
+    n = 4000
+    rng = np.random.default_rng(1)
+    deap = []
+    for _ in range(n):
+        a, b = [parents[0], parents[1]], [parents[1], parents[0]]
+        ops.cx_sbx(a, b, space, rng, eta=eta)
+        deap.append(a + b)
+    deap = np.array(deap)
+    X1, X2 = np.tile([parents[0], parents[1]], (n, 1)), np.tile([parents[1], parents[0]], (n, 1))
+    C1, C2 = ops.sbx_arrays(X1, X2, np.zeros(2), np.ones(2), np.random.default_rng(2), eta=eta)
+    arrays = np.hstack([C1, C2])
+    for j in range(4):
+        assert _same_distribution(deap[:, j], arrays[:, j]), j
+    assert np.all((arrays >= 0) & (arrays <= 1))
+    untouched = np.mean(arrays[:, 0] == parents[0])
+    assert abs(untouched - np.mean(deap[:, 0] == parents[0])) < 0.05  # each gene crosses with probability 0.5
+
+
+def test_sbx_arrays_leave_unchosen_rows_and_equal_genes_alone():
+    X1 = np.array([[0.1, 0.5], [0.3, 0.5]])
+    X2 = np.array([[0.9, 0.5], [0.6, 0.5]])
+    C1, C2 = ops.sbx_arrays(X1, X2, np.zeros(2), np.ones(2), np.random.default_rng(0), rows=np.array([False, True]))
+    assert np.array_equal(C1[0], X1[0]) and np.array_equal(C2[0], X2[0])
+    assert C1[1, 1] == 0.5 and C2[1, 1] == 0.5  # parents equal there: nothing to cross
+    assert np.array_equal(X1, [[0.1, 0.5], [0.3, 0.5]])  # inputs untouched
+
+
+@pytest.mark.parametrize("x", [0.03, 0.5, 0.98])
+def test_polynomial_arrays_draw_deaps_mutants(x):
+    space = SearchSpace((Float("x", 0.0, 1.0),))
+    n = 20000  # enough to tell eta = 20 from eta = 22
+    rng = np.random.default_rng(3)
+    deap = []
+    for _ in range(n):
+        ind = [x]
+        ops.mut_polynomial(ind, space, rng, eta=20.0, indpb=1.0)
+        deap.append(ind[0])
+    arrays = ops.polynomial_arrays(np.full((n, 1), x), np.zeros(1), np.ones(1), np.ones((n, 1), bool),
+                                   np.random.default_rng(4), eta=20.0)[:, 0]
+    assert _same_distribution(deap, arrays)
+    assert arrays.min() >= 0 and arrays.max() <= 1
+
+
+def test_gaussian_arrays_draw_deaps_mutants_and_only_the_chosen_genes_move():
+    space = SearchSpace((Float("x", 0.0, 1.0),))
+    n = 4000
+    rng = np.random.default_rng(5)
+    deap = []
+    for _ in range(n):
+        ind = [0.9]
+        ops.mut_gaussian(ind, space, rng, indpb=1.0)
+        deap.append(ind[0])
+    sigma = np.array([space.parameters[0].gaussian_sigma])
+    moved = ops.gaussian_arrays(np.full((n, 1), 0.9), sigma, np.ones((n, 1), bool), np.random.default_rng(6))
+    assert _same_distribution(deap, np.clip(moved[:, 0], 0, 1))  # decoding clips, as mut_gaussian's does
+    genes = np.zeros((n, 1), bool)
+    assert np.all(ops.gaussian_arrays(np.full((n, 1), 0.9), sigma, genes, np.random.default_rng(6)) == 0.9)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -404,3 +405,78 @@ def test_merge_spaces_is_gone():
     import nasbench.space as space_module
 
     assert not hasattr(space_module, "merge_spaces")
+
+
+# --- whole generations on arrays --------------------------------------------------------------
+def _flat_space():
+    # exp(log(7.0)) < 7.0 and exp(log(0.001)) > 0.001: the ends must come out exact all the same
+    return SearchSpace((Float("a", 0.0, 1.0), Float("lr", 1e-4, 1.0, log=True), Integer("n", 1, 9),
+                        Integer("w", 2, 256, log=True), Float("b", -3.0, 5.0), Float("c", 0.001, 7.0, log=True),
+                        *[Float(f"x{i}", -1.0, 1.0) for i in range(10)]))  # x10 sorts before x2
+
+
+def test_the_array_codec_decodes_as_each_parameter_does():
+    space = _flat_space()
+    codec = space.numeric
+    rng = np.random.default_rng(0)
+    genomes = [space.sample_genome(rng) for _ in range(500)]
+    X = codec.encode(genomes)
+    assert np.array_equal(X, [[p.encode(v) for p, v in zip(space.parameters, g)] for g in genomes])
+    for spread in (0.1, 3.0, 30.0):  # inside the bounds and far beyond them
+        Y = X + rng.normal(size=X.shape) * spread
+        decoded = codec.decode(Y)
+        expected = [[p.decode(y) for p, y in zip(space.parameters, row)] for row in Y.tolist()]
+        assert decoded == expected
+        assert [[type(v) for v in g] for g in decoded] == [[type(v) for v in g] for g in expected]
+    unchanged = codec.decode(X, X, genomes)  # genes whose encoding did not move keep their exact value
+    assert unchanged == genomes
+    assert SearchSpace((Float("a", 0.0, 1.0), Boolean("b"))).numeric is None
+    assert preset("mlp").numeric is None  # conditional and categorical genes: gene by gene
+
+
+def test_trial_texts_on_arrays_equal_the_per_configuration_path():
+    space = _flat_space()
+    rng = np.random.default_rng(1)
+    genomes = [space.sample_genome(rng) for _ in range(300)]
+    genomes.append([0.0, 1e-4, 1, 2, -3.0, 0.001] + [-0.0] * 10)  # the ends, and a negative zero
+    genomes.append([1.0, 1.0, 9, 256, 5.0, 7.0] + [1e-300] * 10)
+    texts, configs, genome_texts = space.numeric.trial_texts(genomes)
+    assert texts == [space.canonical_json(space.to_config(g)) for g in genomes]
+    assert configs == [json.loads(t) for t in texts] and [list(c) for c in configs] == [list(json.loads(t)) for t in texts]
+    assert genome_texts == [json.dumps(g, separators=(",", ":")) for g in genomes]
+    assert space.trial_texts(genomes) == (texts, configs, genome_texts)
+    cond = preset("mlp")  # the gene-by-gene path gives the same three things
+    g = cond.sample_genome(rng)
+    assert cond.trial_texts([g]) == ([cond.canonical_json(cond.to_config(g))],
+                                     [json.loads(cond.canonical_json(cond.to_config(g)))],
+                                     [json.dumps(g, separators=(",", ":"))])
+
+
+@pytest.mark.parametrize("gene, value, message", [
+    (0, True, "a=True (a bool) must be a number in [0.0, 1.0]"),
+    (0, "0.5", "a='0.5' (a str) must be a number"),
+    (0, float("nan"), "a=nan"),
+    (0, 1.5, "a=1.5 is out of range; allowed: [0.0, 1.0]"),
+    (2, 3.5, "n=3.5 (a float) must be an integer in [1, 9]"),
+    (2, 10, "n=10 is out of range"),
+])
+def test_a_bad_gene_in_a_generation_is_named_as_alone(gene, value, message):
+    space = _flat_space()
+    rng = np.random.default_rng(2)
+    genomes = [space.sample_genome(rng) for _ in range(5)]
+    genomes[3][gene] = value
+    with pytest.raises(SpaceError, match=re.escape(message)):
+        space.trial_texts(genomes)
+    with pytest.raises(SpaceError, match="has 16 genes"):
+        space.trial_texts([genomes[0][:-1]])
+
+
+def test_numpy_numbers_and_whole_floats_are_checked_gene_by_gene_to_the_same_texts():
+    space = _flat_space()
+    rng = np.random.default_rng(3)
+    plain = space.sample_genome(rng)
+    numpy = [np.float64(v) if isinstance(v, float) else np.int64(v) for v in plain]
+    assert space.trial_texts([numpy])[0] == space.trial_texts([plain])[0]
+    whole = list(plain)
+    whole[2] = float(whole[2])  # 3.0 in an integer gene: valid, and its configuration holds 3
+    assert space.trial_texts([whole])[0] == space.trial_texts([plain])[0]

@@ -127,11 +127,13 @@ def assert_like_reference(directory, reference, k=None):
 
 
 # with this study (results of a generation committed together), statements 3-5 are the budget's
-# transaction (4 its INSERT, 5 its COMMIT); 11-15 the ask transaction (12 the id check, 13 the pending
-# trials' INSERT, 14 the optimiser state, 15 COMMIT); 16-18 the results' (17 UPDATE, 18 COMMIT);
-# 19-22 the tell transaction (20 state, 21 generation, 22 COMMIT); the others are plain reads or fall
-# in later generations (15 statements each; tests/trace in the git log shows how they were listed)
-@pytest.mark.parametrize("k", [4, 5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 22, 30, 41, 52, 66])
+# transaction (4 its INSERT, 5 its COMMIT); 11-15 the first ask transaction (12 the id check, 13 the
+# pending trials' INSERT, 14 the optimiser state, 15 COMMIT); 16-18 the results' (17 UPDATE, 18 COMMIT);
+# from the second generation on, the ask transaction also writes the generation the tell before it
+# ended (22-27: 24 INSERT, 25 state, 26 generation, 27 COMMIT; 12 statements a generation); after the
+# last results (66) the state after the last tell and its generation are written alone (68-71). The
+# listing comes from wrapping the connection as CHILD does and printing each statement.
+@pytest.mark.parametrize("k", [4, 5, 6, 12, 13, 14, 15, 17, 18, 20, 24, 25, 26, 27, 29, 30, 41, 52, 66, 69, 70, 71])
 def test_sigkill_at_any_sql_statement_then_resume_equals_uninterrupted(tmp_path, reference, k):
     directory = tmp_path / "s"
     assert run_child(tmp_path, "sql", k, directory, N_TRIALS) == -9
