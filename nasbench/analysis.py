@@ -522,7 +522,9 @@ def _lower(d: np.ndarray) -> bool | None:
 
 def compare_paired(a, b, names: Sequence[str] = ("a", "b"), alpha: float = 0.05) -> dict:
     """Wilcoxon signed-rank test of two methods run on the same seeds (``a``, ``b``: values
-    by seed, or lists in seed order); ``<`` in the verdict means lower values."""
+    by seed, or lists in seed order); ``<`` in the verdict means lower values. ``a_lower``:
+    the test's own direction, by the signed ranks of the differences (None: they balance),
+    which the medians need not share."""
     from scipy import stats
 
     x, y = _paired(a, b)
@@ -535,13 +537,15 @@ def compare_paired(a, b, names: Sequence[str] = ("a", "b"), alpha: float = 0.05)
         result = stats.wilcoxon(x, y)
         p, statistic, lower = float(result.pvalue), float(result.statistic), _lower(d)
     return {"test": "Wilcoxon signed-rank", "a": names[0], "b": names[1], "n": len(x), "statistic": statistic,
-            "p_value": p, "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+            "p_value": p, "median_a": float(np.median(x)), "median_b": float(np.median(y)), "a_lower": lower,
             "verdict": _sentence(names, lower, p, alpha, how)}
 
 
 def compare_independent(a: Sequence[float], b: Sequence[float], names: Sequence[str] = ("a", "b"),
                         alpha: float = 0.05) -> dict:
-    """Mann-Whitney U test of two methods' independent runs; ``statistic`` is a's U."""
+    """Mann-Whitney U test of two methods' independent runs; ``statistic`` is a's U;
+    ``a_lower``: the test's direction, a's U below its null mean n_a n_b / 2 (None: at it),
+    which the medians need not share."""
     from scipy import stats
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -552,7 +556,7 @@ def compare_independent(a: Sequence[float], b: Sequence[float], names: Sequence[
     middle = len(x) * len(y) / 2
     lower = None if u == middle else u < middle
     return {"test": "Mann-Whitney U", "a": names[0], "b": names[1], "n_a": len(x), "n_b": len(y), "statistic": u,
-            "p_value": p, "median_a": float(np.median(x)), "median_b": float(np.median(y)),
+            "p_value": p, "median_a": float(np.median(x)), "median_b": float(np.median(y)), "a_lower": lower,
             "verdict": _sentence(names, lower, p, alpha, f"Mann-Whitney U, {len(x)} and {len(y)} runs")}
 
 
@@ -891,7 +895,8 @@ def method_vs_baseline(best: pd.DataFrame, method: str, baseline: str, *, claim:
     test = compare_independent(a, b, names=(method, baseline), alpha=alpha)
     wins, losses = int((a < b).sum()), int((a > b).sum())
     other = baseline if claim == method else method
-    claimed_lower = (test["median_a"] < test["median_b"]) if claim == method else (test["median_b"] < test["median_a"])
+    # the direction the test measured (U against its null mean), not the medians': they can disagree
+    claimed_lower = test["a_lower"] is not None and test["a_lower"] == (claim == method)
     significant = test["p_value"] < alpha
     outcome = "reproduced" if claimed_lower and significant else \
         "same direction, not significant" if claimed_lower else "not reproduced"

@@ -414,7 +414,7 @@ class Comparison:
                 else:
                     test = analysis.compare_independent(values[a].to_numpy(), values[b].to_numpy(), (a, b), self.alpha)
                 rows.append({"a": a, "b": b, "test": test["test"], "median_a": test["median_a"],
-                             "median_b": test["median_b"], "p_value": test["p_value"]})
+                             "median_b": test["median_b"], "a_lower": test["a_lower"], "p_value": test["p_value"]})
         out = pd.DataFrame(rows)
         out["p_holm"] = analysis.holm(out["p_value"].to_numpy())
         out["verdict"] = [_pair_sentence(r, self.alpha) for r in out.itertuples()]
@@ -437,24 +437,30 @@ class Comparison:
         tests = self.rank_tests(column, at, paired)
         mine = tests[(tests["a"] == best["optimizer"]) | (tests["b"] == best["optimizer"])]
         better = self._direction(column) == "maximize"
-        beaten, tied = [], []
+        beaten, tied, behind = [], [], []
         for r in mine.itertuples():
             other = r.b if r.a == best["optimizer"] else r.a
-            ahead = (r.median_a > r.median_b) == better if r.a == best["optimizer"] else (r.median_b > r.median_a) == better
-            (beaten if r.p_holm < self.alpha and ahead else tied).append(f"{other} (p={r.p_holm:.3g})")
+            # ahead in the direction the test measured (its statistic), not the medians': they can disagree
+            best_lower = None if r.a_lower is None else (r.a_lower if r.a == best["optimizer"] else not r.a_lower)
+            ahead = best_lower is not None and best_lower != better
+            significant = r.p_holm < self.alpha and best_lower is not None
+            (beaten if significant and ahead else behind if significant else tied).append(f"{other} (p={r.p_holm:.3g})")
         test = "Wilcoxon signed-rank" if paired else "Mann-Whitney U"
         parts = []
         if beaten:
             parts.append(f"it beats {', '.join(beaten)}")
         if tied:
             parts.append(f"it is not significantly different from {', '.join(tied)}")
+        if behind:  # the medians and the rank test disagree: the test's direction stands
+            parts.append(f"yet the rank test puts {', '.join(behind)} ahead of it")
         return f"{head}; {' and '.join(parts)} ({test}, Holm-corrected, alpha={self.alpha:g})."
 
 
 def _pair_sentence(r: Any, alpha: float) -> str:
-    if not r.p_holm < alpha or r.median_a == r.median_b:
+    """``a > b`` when the test found a's values higher (its statistic's direction)."""
+    if not r.p_holm < alpha or r.a_lower is None:
         return f"no significant difference between {r.a} and {r.b} (Holm p={r.p_holm:.3g})"
-    return f"{r.a} {'>' if r.median_a > r.median_b else '<'} {r.b} (Holm p={r.p_holm:.3g})"
+    return f"{r.a} {'<' if r.a_lower else '>'} {r.b} (Holm p={r.p_holm:.3g})"
 
 
 class _no_empty_warning:

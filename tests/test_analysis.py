@@ -302,3 +302,21 @@ def test_compare_many_nemenyi_when_scikit_posthocs_is_installed():
     table = pd.DataFrame({"A": range(8), "B": np.arange(8) + 1.0, "C": np.arange(8) + 2.0})
     out = analysis.compare_many(table)
     assert out["post_hoc"] == "Nemenyi (scikit-posthocs)" and len(out["pairs"]) == 3
+
+
+def test_the_direction_of_a_rank_test_is_the_tests_not_the_medians():
+    """a's median is higher, yet a's values lose most pairwise comparisons: Mann-Whitney
+    (and the sentences built on it) call a lower."""
+    from collections import namedtuple
+
+    from nasbench.comparison import _pair_sentence
+
+    a, b = [0, 0, 0, 6, 6, 6, 6], [5, 5, 5, 5, 7, 7, 7]
+    test = analysis.compare_independent(a, b, ("a", "b"))
+    assert test["median_a"] > test["median_b"] and test["a_lower"] is True
+    assert analysis.compare_independent(b, a, ("b", "a"))["a_lower"] is False
+    assert analysis.compare_independent([1, 2], [2, 1])["a_lower"] is None
+    assert analysis.compare_paired([1, 2, 3], [2, 3, 5])["a_lower"] is True
+    Row = namedtuple("Row", "a b median_a median_b a_lower p_holm")
+    assert _pair_sentence(Row("a", "b", 6.0, 5.0, True, 0.01), 0.05) == "a < b (Holm p=0.01)"
+    assert _pair_sentence(Row("a", "b", 6.0, 5.0, None, 0.01), 0.05).startswith("no significant difference")
