@@ -37,11 +37,17 @@ lab: $(VENV)/.installed
 	$(PY) -m pip install -e ".[lab]"
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The tests run in parallel processes (pytest-xdist, one per core); tests that share an
+# expensive module fixture carry an xdist_group mark and stay in one process.
+# TEST_WORKERS=0 runs them all in this process (e.g. to debug with pdb).
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
 test: $(VENV)/.installed-test
-	$(PY) -m pytest
+	$(PYTEST)
 
 test-fast: $(VENV)/.installed-test
-	$(PY) -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: $(VENV)/.installed-test
 	mkdir -p benchmarks/results

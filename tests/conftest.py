@@ -22,3 +22,16 @@ def _isolated_tool_dirs(tmp_path_factory):
     for var in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR"):
         os.environ[var] = str(base / var.lower())
     yield
+
+
+@pytest.fixture(scope="session")
+def zdt_study(tmp_path_factory):
+    """A small NSGA-II study on ZDT1 (3 variables, 24 trials, no learning curves), shared
+    read-only by the explorer and plot tests."""
+    from nasbench.objectives import problem
+    from nasbench.study import Study
+
+    study = Study.create(tmp_path_factory.mktemp("zdt") / "s", problem("zdt1", n_var=3), seed=1)
+    study.optimize(24)
+    yield study
+    study.close()

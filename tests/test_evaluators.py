@@ -136,12 +136,18 @@ def doomed_objective(config, seed):
     return {"f1": config["x"], "f2": 1 - config["x"]}
 
 
+# Tests that start Dask clusters run in one pytest-xdist worker (make test): the module's
+# cluster starts once, and no two of their clusters compete for the cores.
+on_a_cluster = pytest.mark.xdist_group("test_evaluators_dask")
+
+
 @pytest.fixture(scope="module")
 def dask_evaluator():
     with DaskEvaluator(n_workers=2) as ev:
         yield ev
 
 
+@on_a_cluster
 def test_serial_and_dask_runs_agree(tmp_path, dask_evaluator):
     tables = []
     for name, ev in (("serial", None), ("dask", dask_evaluator)):
@@ -153,6 +159,7 @@ def test_serial_and_dask_runs_agree(tmp_path, dask_evaluator):
     assert dask_evaluator.parallelism == 2
 
 
+@on_a_cluster
 def test_random_search_batches_by_worker_count(tmp_path, dask_evaluator):
     from nasbench.loop import StudyLoop
 
@@ -194,6 +201,7 @@ def sleepy_objective(config, seed):
     return {"f1": config["x"], "f2": 1 - config["x"]}
 
 
+@on_a_cluster
 def test_the_deadline_holds_on_dask(tmp_path, dask_evaluator):
     study = Study.create(tmp_path / "s", sleepy_objective, space=SPACE, metrics=["f1", "f2"], optimizer="random",
                          seed=0)
@@ -218,6 +226,7 @@ def test_an_unreachable_scheduler_fails_fast_with_the_fix():
 
 
 @pytest.mark.slow
+@on_a_cluster
 def test_a_trial_whose_worker_dies_is_rescheduled(tmp_path, monkeypatch):
     monkeypatch.setenv("NASBENCH_TEST_DIR", str(tmp_path))
     study = Study.create(tmp_path / "s", dies_once_objective, space=SPACE, metrics=["f1", "f2"], seed=0,
@@ -231,10 +240,14 @@ def test_a_trial_whose_worker_dies_is_rescheduled(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+@on_a_cluster
 def test_a_trial_that_always_kills_its_worker_fails_and_the_study_goes_on(tmp_path):
+    import dask
+
     study = Study.create(tmp_path / "s", doomed_objective, space=SPACE, metrics=["f1", "f2"], seed=0,
                          optimizer="random")
-    with DaskEvaluator(n_workers=2) as ev:
+    # each death restarts a worker (seconds): give up on a trial after 2 of them, not Dask's 4
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), DaskEvaluator(n_workers=2) as ev:
         study.optimize(12, evaluator=ev, show_progress=False)
     df = study.trials_dataframe()
     assert len(df) == 12 and (df["status"] != "pending").all()  # nothing lost
@@ -268,6 +281,7 @@ def test_copies_and_unpickled_objectives_in_one_process_share_one_load():
     assert other.data is not objective.data and process_cache_loads("dataset") == before + 2
 
 
+@on_a_cluster
 def test_a_dask_worker_loads_the_data_once_not_once_per_trial(tmp_path, dask_evaluator):
     client = dask_evaluator.client
     before = client.run(process_cache_loads, "dataset")
@@ -281,6 +295,7 @@ def test_a_dask_worker_loads_the_data_once_not_once_per_trial(tmp_path, dask_eva
     assert sum(loads.values()) == workers_used >= 1 and max(loads.values()) == 1, loads
 
 
+@on_a_cluster
 def test_a_stream_keeps_every_worker_busy_and_returns_each_trial(dask_evaluator):
     tasks = [TrialTask(i, {"x": 0.1 * i, "y": 0.0}, i) for i in range(6)]
     with dask_evaluator.stream(noisy_objective, ["f1", "f2"]) as stream:
@@ -301,6 +316,7 @@ def test_a_stream_keeps_every_worker_busy_and_returns_each_trial(dask_evaluator)
         assert [stream.next().values for _ in tasks] == serial and stream.next() is None
 
 
+@on_a_cluster
 def test_an_async_study_on_dask_finishes_every_trial(tmp_path, dask_evaluator):
     study = Study.create(tmp_path / "s", noisy_objective, space=SPACE, metrics=["f1", "f2"], seed=5,
                          optimizer="nsga2_async", optimizer_options={"config": {"population_size": 4}})
@@ -312,6 +328,7 @@ def test_an_async_study_on_dask_finishes_every_trial(tmp_path, dask_evaluator):
     assert study.generations() and set(study.generations()) == {0, 1, 2, 3}
 
 
+@on_a_cluster
 def test_the_deadline_holds_on_dask_in_the_asynchronous_loop(tmp_path, dask_evaluator):
     study = Study.create(tmp_path / "s", sleepy_objective, space=SPACE, metrics=["f1", "f2"], seed=0,
                          optimizer="nsga2_async", optimizer_options={"config": {"population_size": 8}})

@@ -1,20 +1,9 @@
-"""The study explorer on a study run from a synthetic problem (no learning curves)."""
+"""The study explorer on a study run from a synthetic problem (no learning curves):
+the ``zdt_study`` fixture of tests/conftest.py."""
 
 from __future__ import annotations
 
-import pytest
-
 from nasbench import explore
-from nasbench.objectives import problem
-from nasbench.study import Study
-
-
-@pytest.fixture(scope="module")
-def zdt_study(tmp_path_factory):
-    study = Study.create(tmp_path_factory.mktemp("zdt") / "s", problem("zdt1", n_var=3), seed=2)
-    study.optimize(20)
-    yield study
-    study.close()
 
 
 def test_explorer_has_a_static_view_for_reports(zdt_study):
@@ -25,7 +14,7 @@ def test_explorer_has_a_static_view_for_reports(zdt_study):
     html = bundle["text/html"]
     assert "needs a live kernel" in html and "Plotly.newPlot" in html and "plotly.js v" not in html
     fig = box.static_figure()
-    assert [t.name for t in fig.data] == ["trials", "Pareto front"] and len(fig.data[0].x) == 20
+    assert [t.name for t in fig.data] == ["trials", "Pareto front"] and len(fig.data[0].x) == 24
     assert fig.layout.coloraxis.colorbar.title.text == "generation"
 
 
@@ -33,7 +22,7 @@ def test_summary_table_reads_as_a_table(zdt_study):
     table = explore.summary_table(zdt_study)
     assert table.loc["objective", "value"] == "zdt1 (n_var=3)"
     assert table.loc["metrics", "value"] == "f1 (minimize), f2 (minimize)"
-    assert table.loc["trials", "value"] == "20 done"
+    assert table.loc["trials", "value"] == "24 done"
     assert table.loc["reference point", "value"] == "1.1, 1.1"
     share = table.loc["hypervolume / true front's", "value"]
     assert share.endswith("%") and 0 <= float(share[:-1]) <= 100

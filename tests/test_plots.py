@@ -154,17 +154,6 @@ def test_parallel_coordinates_log_integer_axes_and_a_fixed_highlight_scale():
     assert two.data[0].dimensions[0].label == "lr (log)"  # inferred without a space: spans three decades
 
 
-@pytest.fixture(scope="module")
-def zdt_study(tmp_path_factory):
-    from nasbench.objectives import problem
-    from nasbench.study import Study
-
-    study = Study.create(tmp_path_factory.mktemp("zdt") / "s", problem("zdt1", n_var=3), seed=1)
-    study.optimize(24)
-    yield study
-    study.close()
-
-
 def test_one_call_figures_take_a_study(zdt_study):
     df = zdt_study.trials_dataframe()
     dirs = {"f1": "minimize", "f2": "minimize"}
@@ -187,3 +176,13 @@ def test_one_call_figures_take_a_study(zdt_study):
 def test_learning_curves_of_a_study_without_them_say_so():
     fig = plots.learning_curves(analysis.learning_curves(T, [0, 1]))
     assert len(fig.data) == 0 and "none stored" in fig.layout.title.text
+
+
+def test_incumbent_band_panels_label_the_baseline_in_every_panel():
+    agg = pd.DataFrame({"elapsed": [1.0, 2.0], "epochs": [1, 4], "q25": [0.4, 0.3], "median": [0.5, 0.35],
+                        "q75": [0.6, 0.4]})
+    fig = plots.incumbent_band_panels({"elapsed": {"BOHB": agg}, "epochs": {"BOHB": agg}}, "val_error",
+                                      baseline=[0.2, 0.25, 0.3])
+    texts = [a.text for a in fig.layout.annotations if a.text not in ("over wall time", "over epochs trained")]
+    assert texts == ["baseline median", "baseline median"]  # plotly's placeholder would read "new text"
+    assert len(fig.layout.shapes) == 4  # a band and a dashed line in each panel
