@@ -462,8 +462,9 @@ def incumbent_band_panels(panels: Mapping[str, Mapping[str, pd.DataFrame]], metr
         if baseline is not None:
             lo, mid, hi = (float(v) for v in baseline)
             fig.add_hrect(y0=lo, y1=hi, fillcolor="#7f7f7f", opacity=0.15, line_width=0, row=1, col=col)
+            # every panel labels its line: an annotation_position without a text reads "new text"
             fig.add_hline(y=mid, line_dash="dash", line_color="#444", row=1, col=col,
-                          annotation_text="baseline median" if col == 1 else None, annotation_position="top left")
+                          annotation_text="baseline median", annotation_position="top left")
         fig.update_xaxes(title_text=names[x], row=1, col=col)
     fig.update_yaxes(title_text=label(metric), row=1, col=1)
     fig.update_layout(title=title, template=TEMPLATE, legend=dict(orientation="h", y=-0.25))

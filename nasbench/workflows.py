@@ -79,6 +79,13 @@ def _image_size(value: Any) -> None:
                          "pass an int")
 
 
+def _threads(value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+        kind = "" if isinstance(value, numbers.Integral) and not isinstance(value, bool) else f" ({_a(value)})"
+        raise ValueError(f"threads must be an integer >= 1 (or None: picked per trial from the free cores), "
+                         f"got {value!r}{kind}; pass an int")
+
+
 def _dataset(name: Any, root: str | Path = "data") -> None:
     names = dataset_names(root)
     if name not in names:
@@ -95,10 +102,11 @@ def _directory(value: Any) -> None:
 
 
 def _common(recipe: Any) -> None:
-    """The checks every recipe shares: directory, dataset, image size, epochs, seed, fresh."""
+    """The checks every recipe shares: directory, dataset, image size, epochs, threads, seed, fresh."""
     _directory(recipe.directory)
     _dataset(recipe.dataset)
     _integer("max_epochs", recipe.max_epochs)
+    _threads(recipe.threads)
     _flag("fresh", recipe.fresh)
     if hasattr(recipe, "image_size"):
         _image_size(recipe.image_size)
@@ -174,7 +182,10 @@ class EvolutionaryNAS:
     objective and reference point, each in its own study directory beside
     ``directory`` (``<directory>-<name>``); :meth:`train_references` trains the small
     ResNet-like and AlexNet-like networks of :data:`nasbench.models.REFERENCE_NETWORKS`
-    with the same protocol. ``n_samples`` sizes a generated data set (mnist1d)."""
+    with the same protocol. ``n_samples`` sizes a generated data set (mnist1d).
+    ``threads`` fixes PyTorch's intra-op threads per trial (``TrainingObjective(threads=)``):
+    a fixed count repeats a study bit for bit on any machine load; None picks them per
+    trial from the cores free now (faster when idle, not repeatable)."""
 
     directory: str | Path
     dataset: str = "mnist1d"
@@ -189,6 +200,7 @@ class EvolutionaryNAS:
     fresh: bool = False
     n_samples: int | None = None
     baselines: str | Sequence[str] = ("random", "optuna_tpe")
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         from .optimizers import OPTIMIZERS
@@ -215,7 +227,8 @@ class EvolutionaryNAS:
     def objective(self) -> TrainingObjective:
         return TrainingObjective(self.dataset, "evo_cnn", {"val_top3_accuracy": "maximize", "n_params": "minimize"},
                                  folds=self.folds, image_size=self.image_size, n_samples=self.n_samples,
-                                 save_weights=True, protocol={"max_epochs": self.max_epochs, "patience": self.patience})
+                                 save_weights=True, protocol={"max_epochs": self.max_epochs, "patience": self.patience},
+                                 threads=self.threads)
 
     def study(self) -> Study:
         """The study, resumed if ``directory`` holds it (fresh if asked)."""
@@ -236,15 +249,15 @@ class EvolutionaryNAS:
         directory = Path(self.directory)
         return directory.with_name(f"{directory.name}-{name}")
 
-    def run_baselines(self) -> dict[str, Study]:
+    def run_baselines(self, show_progress: bool = True) -> dict[str, Study]:
         """Each baseline run (or continued) to :attr:`trials` trials on the same objective,
-        seed and reference point: name -> study."""
+        seed and reference point: name -> study. ``show_progress``: a tqdm bar per study."""
         objective = self.objective()
         out = {}
         for name in self.baselines:
             study = _study(self.baseline_directory(name), self.fresh, objective, seed=self.seed, optimizer=name,
                            reference_point=reference_point_for(objective))
-            study.optimize_until(self.trials, evaluator=self.evaluator)
+            study.optimize_until(self.trials, evaluator=self.evaluator, show_progress=show_progress)
             out[name] = study
         return out
 
@@ -309,7 +322,8 @@ class GAvsBaseline:
     same budget of trials, on one dataset, over ``seeds`` study seeds (``seed``,
     ``seed + 1``, ...). Regression sets are scored by validation MSE (seed 003's
     metric), classification sets by validation error. Seed k's studies live in
-    ``directory/<dataset>/seed<k>/ga`` and ``directory/<dataset>/seed<k>/<baseline>``."""
+    ``directory/<dataset>/seed<k>/ga`` and ``directory/<dataset>/seed<k>/<baseline>``.
+    ``threads``: PyTorch's intra-op threads per trial, as in :class:`EvolutionaryNAS`."""
 
     directory: str | Path
     dataset: str = "sinewave_noisy"
@@ -322,6 +336,7 @@ class GAvsBaseline:
     seed: int = 0
     n_samples: int | None = None
     fresh: bool = False
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         from .optimizers import OPTIMIZERS
@@ -370,11 +385,11 @@ class GAvsBaseline:
             if p["name"] == "activation":
                 p["scale"] = float(self.tree_base)
         objective = TrainingObjective(self.dataset, SearchSpace.from_dict(space), ["val_mse"],
-                                      n_samples=self.n_samples,
+                                      n_samples=self.n_samples, threads=self.threads,
                                       protocol={"max_epochs": self.max_epochs, "patience": None})
         if objective.data.task == "classification":  # no MSE for class labels: their error
             objective = TrainingObjective(self.dataset, objective.space, ["val_error"], n_samples=self.n_samples,
-                                          protocol=objective.protocol)
+                                          protocol=objective.protocol, threads=self.threads)
         return objective
 
     def study(self, method: str, seed: int, objective: TrainingObjective | None = None) -> Study:
@@ -388,14 +403,15 @@ class GAvsBaseline:
         return _study(folder / self.baseline, self.fresh, objective, optimizer=self.baseline, seed=seed,
                       optimizer_options=_baseline_options(self.baseline, self.max_epochs))
 
-    def run(self) -> dict[str, dict[int, Study]]:
-        """Every study, each run (or continued) to :attr:`trials` trials: method -> seed -> study."""
+    def run(self, show_progress: bool = True) -> dict[str, dict[int, Study]]:
+        """Every study, each run (or continued) to :attr:`trials` trials: method -> seed -> study.
+        ``show_progress``: a tqdm bar per study."""
         objective = self.objective()
         out: dict[str, dict[int, Study]] = {m: {} for m in self.methods}
         for seed in range(self.seed, self.seed + self.seeds):
             for method in self.methods:
                 study = self.study(method, seed, objective)
-                study.optimize_until(self.trials)
+                study.optimize_until(self.trials, show_progress=show_progress)
                 out[method][seed] = study
         return out
 
@@ -429,7 +445,8 @@ class JointSearch:
     halving, Hyperband, BOHB) get ``max_fidelity=max_epochs`` and ``eta``, BOHB also
     ``min_points_in_model``, PBT its ``max_epochs``; the weighted product, which scalarises
     an accuracy and a size, is for the two-objective ``mo_optimizer`` only.
-    ``n_samples`` sizes a generated data set (mnist1d)."""
+    ``n_samples`` sizes a generated data set (mnist1d). ``threads``: PyTorch's intra-op
+    threads per trial, as in :class:`EvolutionaryNAS`."""
 
     directory: str | Path
     dataset: str = "mnist1d"
@@ -444,6 +461,7 @@ class JointSearch:
     mo_trials: int = 22
     image_size: int | None = None
     fresh: bool = False
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         from .optimizers import OPTIMIZERS
@@ -467,7 +485,8 @@ class JointSearch:
         """The training objective: holdout validation error (or ``metrics``), a 20 % test split."""
         return TrainingObjective(self.dataset, "jahs_cnn", list(metrics) if isinstance(metrics, tuple) else metrics,
                                  image_size=self.image_size, n_samples=self.n_samples, report_test=True,
-                                 test_fraction=0.2, protocol={"max_epochs": self.max_epochs, "patience": 5})
+                                 test_fraction=0.2, protocol={"max_epochs": self.max_epochs, "patience": 5},
+                                 threads=self.threads)
 
     @property
     def method_name(self) -> str:
@@ -483,8 +502,9 @@ class JointSearch:
         first = ("val_accuracy", "maximize") if self.mo_optimizer == "weighted_product" else ("val_error", "minimize")
         return {first[0]: first[1], "n_params": "minimize"}
 
-    def run(self) -> tuple[dict[int, Study], Any]:
-        """One study per seed, and the baseline configuration scored with each seed."""
+    def run(self, show_progress: bool = True) -> tuple[dict[int, Study], Any]:
+        """One study per seed, and the baseline configuration scored with each seed.
+        ``show_progress``: a tqdm bar per study."""
         objective = self.objective()
         root = Path(self.directory)
         studies = {}
@@ -492,17 +512,17 @@ class JointSearch:
         for seed in range(self.seeds):
             studies[seed] = _study(root / f"seed{seed}", self.fresh, objective, optimizer=self.optimizer, seed=seed,
                                    optimizer_options=options)
-            studies[seed].optimize_until(self.trials)
+            studies[seed].optimize_until(self.trials, show_progress=show_progress)
         return studies, self._baseline(objective, root)
 
-    def run_multi_objective(self) -> Study:
+    def run_multi_objective(self, show_progress: bool = True) -> Study:
         """The multi-objective variant (seed 0): ``mo_optimizer`` on ``mo_metrics``, with the
         objective's fixed reference point (error 1, 1.1 x the space's largest model)."""
         objective = self.objective(self.mo_metrics)
         options = _joint_options(self.mo_optimizer, self, objective)
         study = _study(Path(self.directory) / "multi_objective", self.fresh, objective, optimizer=self.mo_optimizer,
                        seed=0, optimizer_options=options, reference_point=reference_point_for(objective))
-        study.optimize_until(self.mo_trials)
+        study.optimize_until(self.mo_trials, show_progress=show_progress)
         return study
 
     def baseline_size(self) -> int:

@@ -30,6 +30,11 @@ def errors(path: Path) -> list[str]:
             if o.output_type == "error"]
 
 
+# The tests of one rendered report run in one pytest-xdist worker (make test), which renders it once.
+on_rendered_01 = pytest.mark.xdist_group("test_notebooks_rendered_01")
+on_rendered_03 = pytest.mark.xdist_group("test_notebooks_rendered_03")
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """Notebook 01 on tiny parameters, then 00 exploring its study."""
@@ -39,6 +44,17 @@ def rendered(tmp_path_factory):
                           {**TINY["01_evolutionary_nas.ipynb"], "study_dir": str(study)}, output_dir=out)}
     paths["00"] = render(NOTEBOOKS / "00_explore.ipynb", {"study_dir": str(study)}, output_dir=out)
     return paths
+
+
+@pytest.fixture(scope="module")
+def rendered_03(tmp_path_factory):
+    """Notebook 03 on tiny parameters (one PyTorch thread per trial, its default):
+    the executed notebook, its HTML and the study folder."""
+    out = tmp_path_factory.mktemp("report03")
+    name = "03_joint_search_bohb.ipynb"
+    executed, html = render(NOTEBOOKS / name, {**TINY[name], "study_dir": str(out / "study"), "threads": 1},
+                            output_dir=out)
+    return executed, html, out / "study"
 
 
 def test_sources_are_clean_and_parameterised():
@@ -56,6 +72,7 @@ def test_sources_are_clean_and_parameterised():
     assert set(notebook_parameters(NOTEBOOKS / "01_evolutionary_nas.ipynb")) >= {"dataset", "population", "seed"}
 
 
+@on_rendered_01
 def test_evolutionary_nas_and_explore_run_clean(rendered):
     for executed, html in rendered.values():
         assert errors(executed) == []
@@ -69,10 +86,9 @@ def test_evolutionary_nas_and_explore_run_clean(rendered):
     assert len(plots) >= 6  # live front, fronts by generation, population, hypervolume, coverage, plane
 
 
-def test_notebook_03_runs_bohb_clean_on_tiny_parameters(tmp_path):
-    name = "03_joint_search_bohb.ipynb"
-    executed, html = render(NOTEBOOKS / name, {**TINY[name], "study_dir": str(tmp_path / "study")},
-                            output_dir=tmp_path)
+@on_rendered_03
+def test_notebook_03_runs_bohb_clean_on_tiny_parameters(rendered_03):
+    executed, html, _ = rendered_03
     assert errors(executed) == []
     text = html.read_text()
     assert "BOHB beat the baseline's test accuracy in" in text and "of 2 runs" in text  # the computed verdict
@@ -139,6 +155,7 @@ def _dom_offline(chromium: str, html: Path, profile: Path) -> str:
                            "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120).stdout
 
 
+@on_rendered_01
 def test_plotly_figures_are_drawn_offline_in_chromium(rendered, tmp_path):
     for _, html in rendered.values():  # nothing to fetch: no script from the network, inline plotly.js
         assert not re.findall(r'<script[^>]*\ssrc="https?://', html.read_text())
@@ -178,3 +195,26 @@ def test_notebook_02_runs_clean_and_states_its_verdict(tmp_path):
     for task in ("noisy sinewave (cubic target + noise)", "MNIST-1D (one-hot MSE)"):
         assert f"{task}: GA had the lower best val_mse in" in text and "Seed 003 found" in text
     assert "leakyrelu" in text and "Mann-Whitney U, 2 runs each" in text
+
+
+def test_seed_study_notebooks_fix_the_threads_so_a_report_repeats():
+    for name in ("01_evolutionary_nas.ipynb", "02_ga_vs_bo_mlp.ipynb", "03_joint_search_bohb.ipynb"):
+        assert notebook_parameters(NOTEBOOKS / name)["threads"] == "1", name
+        source = "".join(c.source for c in nbformat.read(NOTEBOOKS / name, as_version=4).cells)
+        assert "threads=threads or None" in source, name
+
+
+@on_rendered_03
+def test_notebook_03_report_reads_cleanly(rendered_03):
+    from nasbench.study import Study
+
+    executed, html, study_dir = rendered_03
+    nb = nbformat.read(executed, as_version=4)
+    texts = [str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+             for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not any("trial/s" in t for t in texts)  # no frozen per-study progress bars
+    text = html.read_text()
+    assert text.count('"text":"baseline median"') == 2  # each panel labels its line (a None text draws "new text")
+    assert re.search(r">[+-]\d+\.\d</td>", text) and re.search(r">\d+\.\d%</td>", text)  # points, accuracies as %
+    trials = Study.load(study_dir / "seed0").trials_dataframe()
+    assert set(trials["metrics_threads"].dropna()) == {1}

@@ -489,3 +489,35 @@ def test_evolutionary_nas_runs_its_baselines_and_reference_networks(tmp_path):
 def test_evolutionary_nas_refuses_an_unknown_baseline():
     with pytest.raises(ValueError, match=r"unknown baseline 'cmaes'; use one of \['nsga2_async'"):
         workflows.EvolutionaryNAS("unused", baselines="random,cmaes")
+
+
+@pytest.mark.parametrize("make", [
+    lambda root, threads: workflows.EvolutionaryNAS(root, threads=threads, **TINY_NAS).objective(),
+    lambda root, threads: workflows.GAvsBaseline(root, threads=threads, **TINY_GA).objective(),
+    lambda root, threads: workflows.GAvsBaseline(root, dataset="mnist1d", n_samples=200, threads=threads,
+                                                 **TINY_GA).objective(),  # the classification branch
+    lambda root, threads: workflows.JointSearch(root, threads=threads, **TINY_JOINT).objective(),
+    lambda root, threads: (lambda r: r.objective(r.mo_metrics))(workflows.JointSearch(root, threads=threads,
+                                                                                      **TINY_JOINT)),
+])
+def test_threads_reach_the_objective_of_every_recipe(make, tmp_path):
+    assert make(tmp_path, 2).threads == 2 and make(tmp_path, 2).spec()["training"]["threads"] == 2
+    assert make(tmp_path, None).threads is None  # the default: picked per trial from the free cores
+
+
+def test_a_recipe_with_fixed_threads_records_them_on_every_trial(tmp_path):
+    recipe = workflows.GAvsBaseline(tmp_path, threads=1, **TINY_GA)
+    df = recipe.run(show_progress=False)["GA"][0].trials_dataframe()
+    assert len(df) == 2 and df["metrics_threads"].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("threads, message", [
+    (0, "threads must be an integer >= 1 (or None: picked per trial from the free cores), got 0; pass an int"),
+    ("2", "threads must be an integer >= 1 (or None: picked per trial from the free cores), got '2' (a str)"),
+    (True, "got True (a bool)"),
+])
+def test_bad_threads_fail_in_one_line_naming_the_fix(threads, message, tmp_path):
+    for cls in (workflows.EvolutionaryNAS, workflows.GAvsBaseline, workflows.JointSearch):
+        with pytest.raises(ValueError) as info:
+            cls(tmp_path / "s", threads=threads)
+        assert message in str(info.value) and "\n" not in str(info.value)
