@@ -24,6 +24,8 @@ __all__ = [
     "pareto_ranks",
     "crowding_distance",
     "nsga2_survivors",
+    "nsga2_survival",
+    "survival_crowding",
     "sel_nsga2",
     "sel_crowded_tournament",
     "sel_size_tournament",
@@ -90,6 +92,20 @@ def nsga2_survivors(F: np.ndarray, k: int, rng: np.random.Generator | None = Non
     does) without ``rng``; with it they are broken at random, as pymoo's
     ``RankAndCrowding`` does (``randomized_argsort``), so that no region of a front is
     favoured by the order in which its points were evaluated."""
+    return _survival(F, k, rng, whole_fronts=False)[0]
+
+
+def nsga2_survival(F: np.ndarray, k: int,
+                   rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The survivors of :func:`nsga2_survivors` (the same indices, the same draws from
+    ``rng``) and the crowding distance each one carries into parent selection, assigned
+    as in Deb et al. (2002) and pymoo's ``RankAndCrowding`` (its stored ``crowding``):
+    within the survivor's front of the whole pool, the cut front's before the cut."""
+    return _survival(F, k, rng, whole_fronts=True)
+
+
+def _survival(F: np.ndarray, k: int, rng: np.random.Generator | None,
+              whole_fronts: bool) -> tuple[np.ndarray, np.ndarray]:
     F = np.asarray(F, dtype=float)
     if not 0 <= k <= len(F):
         raise ValueError(f"k must be in [0, {len(F)}], got {k}")
@@ -99,12 +115,16 @@ def nsga2_survivors(F: np.ndarray, k: int, rng: np.random.Generator | None = Non
     full = np.searchsorted(np.cumsum(counts), k, side="right")  # fronts that fit whole
     taken = int(counts[:full].sum())
     chosen = order[:taken]
+    crowding = np.zeros(len(F))
+    for r in range(full if whole_fronts else 0):
+        members = np.flatnonzero(ranks == r)
+        crowding[members] = crowding_distance(F[members])
     if taken < k:
         last = order[taken:taken + counts[full]]
-        crowd = crowding_distance(F[last])
+        crowd = crowding[last] = crowding_distance(F[last])
         by = np.argsort(-crowd, kind="stable") if rng is None else np.lexsort((rng.random(len(last)), -crowd))
         chosen = np.concatenate([chosen, last[by[:k - taken]]])
-    return chosen
+    return chosen, crowding[chosen]
 
 
 def sel_nsga2(individuals: Sequence, k: int) -> list:
@@ -131,13 +151,32 @@ def _permutation_groups(n: int, k: int, size: int, rng: np.random.Generator) -> 
     return np.concatenate(perms)[:need].reshape(k, size)
 
 
+def survival_crowding(individuals: Sequence) -> np.ndarray | None:
+    """The crowding distances survival gave the individuals, ``fitness.crowding_dist`` (the
+    attribute DEAP's ``selNSGA2`` sets and its ``selTournamentDCD`` reads); None unless
+    every individual has one."""
+    crowding = [getattr(ind.fitness, "crowding_dist", None) for ind in individuals]
+    if not crowding or any(c is None for c in crowding):
+        return None
+    return np.asarray(crowding, dtype=float)
+
+
 def sel_crowded_tournament(individuals: Sequence, k: int, rng: np.random.Generator, *,
-                           tournsize: int = 2) -> list:
+                           tournsize: int = 2, crowding: Sequence[float] | None = None) -> list:
     """NSGA-II's parent selection (Deb et al. 2002). Binary: the dominating one wins,
     else the larger crowding distance, else a coin flip (pymoo's rule). Larger groups:
-    the lowest front wins, then the larger crowding distance."""
+    the lowest front wins, then the larger crowding distance.
+
+    ``crowding``: each individual's crowding distance as survival assigned it
+    (:func:`nsga2_survival`), which Deb et al. (2002) and pymoo's ``NSGA2`` compare; None
+    computes it within the individuals' own fronts."""
     F = objective_matrix(individuals)
-    ranks, crowd = _rank_and_crowding(F)
+    if crowding is None:
+        ranks, crowd = _rank_and_crowding(F)
+    else:
+        ranks, crowd = pareto_ranks(F), np.asarray(crowding, dtype=float)
+        if crowd.shape != (len(individuals),):
+            raise ValueError(f"crowding has {crowd.size} values for {len(individuals)} individuals; give one each")
     groups = _permutation_groups(len(individuals), k, tournsize, rng)
     if tournsize == 2:
         a, b = groups[:, 0], groups[:, 1]
@@ -312,7 +351,8 @@ def _hypervolume_settings(c: Any) -> dict:
 #: Parent selections by name: adding one here is all :class:`~nasbench.optimizers.NSGA2` needs.
 PARENT_SELECTIONS: dict[str, ParentSelection] = {
     "crowded_tournament": ParentSelection(
-        lambda inds, k, rng, c, gen: sel_crowded_tournament(inds, k, rng, tournsize=c.tournament_size)),
+        lambda inds, k, rng, c, gen: sel_crowded_tournament(inds, k, rng, tournsize=c.tournament_size,
+                                                            crowding=survival_crowding(inds))),
     "size_tournament": ParentSelection(
         lambda inds, k, rng, c, gen: sel_size_tournament(inds, k, rng, **_size_settings(c)),
         needs=("size_objective",)),

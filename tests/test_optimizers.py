@@ -629,3 +629,56 @@ def test_a_state_saved_before_the_array_path_resumes_on_deaps():
     old = NSGA2(space, 2, {"population_size": 6}, seed=3)
     old.load_state_dict(state)
     assert old.config.vectorized is False and old.config.duplicates == "mate_again" and not old._arrays()
+
+
+# --- the crowding distance the crowded tournament compares ------------------------------------
+def _tournament_crowding(monkeypatch, config):
+    """Drive NSGA2 on ZDT1 for three generations; the ``crowding`` each crowded tournament got,
+    with the population it selected from."""
+    from nasbench import selection
+
+    calls, real = [], selection.sel_crowded_tournament
+
+    def spy(individuals, k, rng, **kw):
+        calls.append((kw.get("crowding"), [ind.record for ind in individuals]))
+        return real(individuals, k, rng, **kw)
+
+    monkeypatch.setattr(selection, "sel_crowded_tournament", spy)
+    opt = NSGA2(ZDT1(n_var=10).space, 2, {"population_size": 12, **config}, seed=4)
+    drive(opt, zdt1_values, 48)
+    return opt, calls
+
+
+def test_the_tournament_compares_the_crowding_survival_gave(monkeypatch):
+    from nasbench import selection
+
+    opt, calls = _tournament_crowding(monkeypatch, {})
+    assert calls and all(c is not None for c, _ in calls)
+    for crowding, records in calls:
+        assert list(crowding) == [float(r["crowding"]) for r in records]
+    # what survival computed, within each front of the pool before the cut: re-derive the last one
+    last = [r for r in opt.population]
+    assert all("crowding" in r for r in last) and any(r["crowding"] == "inf" for r in last)
+    json.dumps(opt.state_dict(), allow_nan=False)  # the state stays strict JSON
+    F = np.array([r["values"] for r in last])
+    within_survivors = selection._rank_and_crowding(F)[1]
+    assert not np.allclose(np.array([float(r["crowding"]) for r in last]), within_survivors)
+
+
+def test_parent_crowding_parents_recomputes_it_among_the_survivors(monkeypatch):
+    opt, calls = _tournament_crowding(monkeypatch, {"parent_crowding": "parents"})
+    assert calls and all(c is None for c, _ in calls)
+    assert not any("crowding" in r for r in opt.population)
+
+
+def test_a_state_saved_before_survival_crowding_resumes_recomputing_it():
+    space = ZDT1(n_var=4).space
+    opt = NSGA2(space, 2, {"population_size": 6}, seed=3)
+    opt.ask(6)
+    state = json.loads(json.dumps(opt.state_dict()))
+    del state["config"]["parent_crowding"]  # as the nasbench of the array path wrote it
+    old = NSGA2(space, 2, {"population_size": 6}, seed=3)
+    old.load_state_dict(state)
+    assert old.config.parent_crowding == "parents" and old.config.vectorized is True
+    with pytest.raises(ValueError, match="parent_crowding"):
+        NSGA2(space, 2, {"parent_crowding": "pool"})

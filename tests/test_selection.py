@@ -78,6 +78,31 @@ def test_crowding_distance_by_hand():
     assert d[1] == pytest.approx(0.75) and d[2] == pytest.approx(0.625)
 
 
+def test_survival_crowding_is_taken_within_each_front_of_the_pool_before_the_cut():
+    # front 0: (0, 0); front 1: four points, of which k=4 keeps the ends and the one of
+    # the two middles with the larger crowding, (2, 4)
+    F = np.array([[0.0, 0.0], [1.0, 7.0], [2.0, 4.0], [5.0, 2.0], [6.0, 1.0]])
+    chosen, crowding = sel.nsga2_survival(F, 4)
+    assert chosen.tolist() == sel.nsga2_survivors(F, 4).tolist() and sorted(chosen) == [0, 1, 2, 4]
+    got = dict(zip(chosen.tolist(), crowding))
+    # (2, 4) within the whole front 1: (5-1)/(2*5) + (7-2)/(2*6); among the survivors it would be 1.0
+    assert got[2] == pytest.approx(0.4 + 5 / 12)
+    assert np.isinf([got[0], got[1], got[4]]).all()
+
+
+def test_survival_crowding_of_whole_fronts_and_the_same_survivors_and_draws():
+    rng = np.random.default_rng(21)
+    F = np.vstack([rng.random((150, 2)), rng.random((150, 2)) * 0.2 + rng.random((150, 1))])
+    ranks = sel.pareto_ranks(F)
+    for k in (1, 31, 42, 150, 299, 300):  # 31, 42: one of a front of 11 dropped
+        chosen, crowding = sel.nsga2_survival(F, k, np.random.default_rng(k))
+        assert chosen.tolist() == sel.nsga2_survivors(F, k, np.random.default_rng(k)).tolist()
+        for r in np.unique(ranks[chosen]):
+            front = np.flatnonzero(ranks == r)
+            expected = dict(zip(front.tolist(), sel.crowding_distance(F[front])))
+            assert [expected[i] for i in chosen[ranks[chosen] == r]] == crowding[ranks[chosen] == r].tolist()
+
+
 def test_survival_bad_k():
     with pytest.raises(ValueError, match="k must be in"):
         sel.nsga2_survivors(np.zeros((3, 2)), 4)
@@ -186,6 +211,38 @@ def test_crowded_tournament_dominance_then_crowding():
     # everyone enters about equally many tournaments
     groups = sel._permutation_groups(10, 50, 2, np.random.default_rng(0))
     assert np.bincount(groups.ravel(), minlength=10).tolist() == [10] * 10
+
+
+def test_crowded_tournament_compares_the_crowding_survival_gave():
+    # one front: recomputed, the ends would be infinite; given, the larger index always wins
+    F = np.array([[0.0, 3.0], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]])
+    crowding = [0.1, 0.2, 0.3, 0.4]
+    chosen = Counter(ids(sel.sel_crowded_tournament(population(F), 400, np.random.default_rng(12),
+                                                    crowding=crowding)))
+    # 800 places from 200 permutations of 4: each enters exactly 200 tournaments
+    assert chosen[3] == 200 and chosen[0] == 0
+    with pytest.raises(ValueError, match="crowding has 3 values for 4 individuals"):
+        sel.sel_crowded_tournament(population(F), 4, np.random.default_rng(0), crowding=crowding[:3])
+
+
+def test_registry_reads_the_survival_crowding_when_every_parent_has_one():
+    F = np.random.default_rng(13).random((20, 2))
+    crowding = np.random.default_rng(14).random(20)
+    select = sel.PARENT_SELECTIONS["crowded_tournament"]
+
+    def parents(with_crowding):
+        pop = population(F)
+        for ind, c in zip(pop, crowding):
+            if with_crowding(ind[0]):
+                ind.fitness.crowding_dist = float(c)
+        return pop
+
+    got = ids(select(parents(lambda i: True), 30, np.random.default_rng(5), CONFIG, 3))
+    assert got == ids(sel.sel_crowded_tournament(population(F), 30, np.random.default_rng(5), crowding=crowding))
+    assert got != ids(sel.sel_crowded_tournament(population(F), 30, np.random.default_rng(5)))
+    # one parent without it (an immigrant, a state saved before): recomputed for all
+    got = ids(select(parents(lambda i: i != 7), 30, np.random.default_rng(5), CONFIG, 3))
+    assert got == ids(sel.sel_crowded_tournament(population(F), 30, np.random.default_rng(5)))
 
 
 CONFIG = SimpleNamespace(tournament_size=2, selection_pressure=0.6, size_objective=1, performance_objective=0,

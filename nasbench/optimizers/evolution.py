@@ -33,6 +33,7 @@ _INITS = ("random", "extremes")
 _SIZE_WEIGHTINGS = ("rank", "inverse")
 _TIE_BREAKS = ("random", "order")
 _DUPLICATES = ("mate_again", "mutate_again")
+_PARENT_CROWDING = ("survival", "parents")
 _UPGRADE = "(or upgrade nasbench if the study was written by a newer version)"
 
 
@@ -150,6 +151,12 @@ class EvolutionConfig(_Settings):
       distributions as DEAP's per-individual operators (checked by a Kolmogorov-Smirnov
       test) at a fraction of the cost, drawn in another order, so a seed gives another run.
       ``False`` keeps the per-individual DEAP path for every space.
+    - ``parent_crowding="survival"``: the crowded tournament compares the crowding distance
+      each survivor got at survival, within its front of the whole pool (the cut front's
+      before the cut), as Deb et al. (2002), DEAP's ``selNSGA2`` + ``selTournamentDCD`` and
+      pymoo's ``RankAndCrowding`` + ``TournamentSelection`` do; ``"parents"`` recomputes it
+      among the survivors alone (nasbench before this), where a cut front's points next to
+      dropped ones look less crowded than they were.
     """
 
     population_size: int = 100
@@ -174,10 +181,12 @@ class EvolutionConfig(_Settings):
     survival_tie_break: str = "random"
     duplicates: str = "mate_again"
     vectorized: bool = True
+    parent_crowding: str = "survival"
 
     def __post_init__(self) -> None:
         self._check_common()
         _check_flag("vectorized", self.vectorized)
+        _check_choice("parent_crowding", self.parent_crowding, _PARENT_CROWDING)
         _check_int("offspring_size", self.offspring_size, 1, none=" (= population_size)")
         _check_choice("parent_selection", self.parent_selection, tuple(selection.PARENT_SELECTIONS))
         _check_real("selection_pressure", self.selection_pressure, "in (0, 1]", lambda v: 0 < v <= 1)
@@ -321,6 +330,10 @@ class _Generational(Optimizer):
         inds = self._individuals(self.population)
         for ind, rec in zip(inds, self.population):
             ind.record = rec
+            if "crowding" in rec:  # survival's crowding distance, which the crowded tournament reads
+                ind.fitness.crowding_dist = float(rec["crowding"])
+            elif hasattr(ind.fitness, "crowding_dist"):
+                del ind.fitness.crowding_dist
         if self._arrays():
             return self._mate_arrays(inds, self.config.lam)
         if self.config.avoid_duplicates and getattr(self.config, "duplicates", "mutate_again") == "mate_again":
@@ -452,7 +465,8 @@ class _Generational(Optimizer):
 #: pymoo's defaults (every child mutated, crowding ties in order, duplicates mutated again) and
 #: before generations were varied on arrays.
 _BEFORE_PYMOO_DEFAULTS = {"individual_mutation_prob": 1.0, "survival_tie_break": "order",
-                          "duplicates": "mutate_again", "vectorized": False}
+                          "duplicates": "mutate_again", "vectorized": False,
+                          "parent_crowding": "parents"}
 
 
 class NSGA2(_Generational):
@@ -480,8 +494,13 @@ class NSGA2(_Generational):
     def _survive(self, pool: list[dict]) -> list[dict]:
         F = np.array([r["values"] for r in pool], dtype=float)
         rng = self.rng if self.config.survival_tie_break == "random" else None
-        keep = selection.nsga2_survivors(F, min(self.config.population_size, len(pool)), rng)
-        return [pool[i] for i in sorted(keep)]
+        k = min(self.config.population_size, len(pool))
+        if getattr(self.config, "parent_crowding", "parents") == "parents":
+            return [pool[i] for i in sorted(selection.nsga2_survivors(F, k, rng))]
+        keep, crowding = selection.nsga2_survival(F, k, rng)
+        # stored with the record (the state is strict JSON: a boundary point's infinity as "inf")
+        by_index = {int(i): float(c) if np.isfinite(c) else "inf" for i, c in zip(keep, crowding)}
+        return [{**pool[i], "crowding": by_index[i]} for i in sorted(by_index)]
 
 
 _REPLACEMENTS = ("best", "youngest")
