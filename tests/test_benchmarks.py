@@ -19,3 +19,13 @@ def test_benchmark_runs_quick(script, tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert out.read_text().count("|") > 10  # a markdown table was written
+
+
+@pytest.mark.slow
+def test_multifidelity_benchmark_runs_single_objective(tmp_path):
+    out = tmp_path / "report.md"
+    result = subprocess.run([sys.executable, str(BENCH / "bench_multifidelity.py"), "--quick", "--objectives", "error",
+                             "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text()
+    assert "val_error (minimised)" in text and "BO (EI)" in text and "hypervolume (fraction)" not in text
