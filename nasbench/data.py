@@ -13,6 +13,7 @@ local root. Nothing is downloaded unless asked for explicitly
 
 from __future__ import annotations
 
+import os
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ import numpy as np
 import torch
 
 __all__ = ["Dataset", "DatasetNotFound", "load_dataset", "fetch_dataset", "dataset_names", "dataset_status",
-           "train_val_test_split", "stratified_kfold", "DEFAULT_ROOT"]
+           "train_val_test_split", "stratified_kfold", "DEFAULT_ROOT", "default_root", "resolve_root"]
 
+#: The root every function here defaults to; as given, it is resolved by :func:`default_root`.
 DEFAULT_ROOT = Path("data")
+_CHECKOUT = Path(__file__).resolve().parents[1]
 EMBEDDED = ("digits", "mnist1d", "sinewave", "sinewave_noisy", "mnist1d_onehot")
 _TORCHVISION = {"fashionmnist": "FashionMNIST", "cifar10": "CIFAR10", "flowers102": "Flowers102"}
 #: Where torchvision keeps each set under the root, and what that folder holds.
@@ -70,9 +73,29 @@ class Dataset:
         return Dataset(self.name, self.task, self.x[index], self.y[index], self.n_classes)
 
 
+def default_root() -> Path:
+    """Where data sets live when no other root is given (``root="data"``, the default):
+    ``$NASBENCH_DATA`` if set; else ``./data`` if it exists; else, in a source checkout, the
+    repository's ``data/`` (so a notebook, which runs in ``notebooks/``, finds what
+    ``data/README.md`` says to put there); else ``./data``."""
+    if os.environ.get("NASBENCH_DATA"):
+        return Path(os.environ["NASBENCH_DATA"])
+    if DEFAULT_ROOT.is_dir():
+        return DEFAULT_ROOT
+    checkout = _CHECKOUT / "data"
+    if (_CHECKOUT / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    return DEFAULT_ROOT
+
+
+def resolve_root(root: str | Path) -> Path:
+    """``root`` as given, or :func:`default_root` for the default ``"data"``."""
+    return default_root() if Path(root) == DEFAULT_ROOT else Path(root)
+
+
 def dataset_names(root: str | Path = DEFAULT_ROOT) -> list[str]:
     """Embedded datasets, torchvision sets, and the image folders under ``root``."""
-    root = Path(root)
+    root = resolve_root(root)
     folders = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     layout = {folder for folder, _ in _LAYOUT.values()}
     return [*EMBEDDED, *_TORCHVISION, *[f for f in folders if f not in _TORCHVISION and f not in layout]]
@@ -81,7 +104,7 @@ def dataset_names(root: str | Path = DEFAULT_ROOT) -> list[str]:
 def dataset_status(root: str | Path = DEFAULT_ROOT) -> dict[str, str]:
     """Each dataset nasbench can load and where it stands: ``embedded``, ``present at
     PATH`` or ``missing: nasbench data fetch NAME --root ROOT``."""
-    root = Path(root)
+    root = resolve_root(root)
     status = {}
     for name in dataset_names(root):
         if name in EMBEDDED:
@@ -111,9 +134,10 @@ def load_dataset(name: str, *, root: str | Path = DEFAULT_ROOT, seed: int = 0, i
         return _sinewave(seed, n_samples or 2000)
     if name == "sinewave_noisy":
         return _sinewave_noisy(seed, n_samples or 1000)
+    root = resolve_root(root)
     if name in _TORCHVISION:
-        return _torchvision(name, Path(root), image_size)
-    folder = Path(root) / name
+        return _torchvision(name, root, image_size)
+    folder = root / name
     if folder.is_dir():
         return _image_folder(folder, image_size or 32)
     raise DatasetNotFound(f"unknown dataset {name!r}: use one of {dataset_names(root)}, or put images in "
@@ -242,6 +266,7 @@ def _torchvision(name: str, root: Path, image_size: int | None) -> Dataset:
 
 def fetch_dataset(name: str, root: str | Path = DEFAULT_ROOT) -> Path:
     """Download a torchvision dataset into ``root`` (the one explicit download)."""
+    root = resolve_root(root)
     if name not in _TORCHVISION:
         raise ValueError(f"only torchvision sets can be fetched ({sorted(_TORCHVISION)}); {name!r} is "
                          "embedded or brought as an image folder")

@@ -262,12 +262,12 @@ def _protocol(protocol: Any):
 
 
 def _check_dataset(name: Any, root: str) -> str:
-    from .data import dataset_names
+    from .data import dataset_names, resolve_root
 
     names = dataset_names(root)
     if name not in names:
         raise ValueError(f"unknown dataset {name!r}: use one of {names}, or put images in "
-                         f"{Path(root) / str(name)}/<class>/<image> (ImageFolder layout)")
+                         f"{resolve_root(root) / str(name)}/<class>/<image> (ImageFolder layout)")
     return name
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .data import dataset_names
+from .data import dataset_names, resolve_root
 from .objectives import TrainingObjective
 from .store import DB_NAME, LOCK_NAME, MODELS_DIR, Store
 from .study import Study
@@ -89,7 +89,7 @@ def _threads(value: Any) -> None:
 def _dataset(name: Any, root: str | Path = "data") -> None:
     names = dataset_names(root)
     if name not in names:
-        raise ValueError(f"unknown dataset {name!r}; use one of {names} (or put an image folder under {root}/)")
+        raise ValueError(f"unknown dataset {name!r}; use one of {names} (or put an image folder under {resolve_root(root)}/)")
 
 
 def _directory(value: Any) -> None:

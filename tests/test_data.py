@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +142,27 @@ def test_fetch_offline_says_how_to_bring_the_files(tmp_path, monkeypatch):
         "could not download fashionmnist (<urlopen error [Errno -3] Temporary failure in name resolution>); "
         "download it where there is internet (nasbench data fetch fashionmnist --root data) and copy its folder "
         f"FashionMNIST/ into {tmp_path}/ (it holds raw/train-images-idx3-ubyte, raw/t10k-images-idx3-ubyte, ...)")
+
+
+def test_the_default_root_is_found_from_a_notebooks_folder(tmp_path, monkeypatch):
+    import nasbench.data as data
+
+    monkeypatch.delenv("NASBENCH_DATA", raising=False)
+    checkout = tmp_path / "repo"
+    (checkout / "data" / "flowers" / "daisy").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("")
+    (checkout / "notebooks").mkdir()
+    monkeypatch.setattr(data, "_CHECKOUT", checkout)
+    monkeypatch.chdir(checkout / "notebooks")  # where papermill and JupyterLab run a notebook
+    assert data.default_root() == checkout / "data" and "flowers" in dataset_names()
+    assert data.resolve_root("data") == checkout / "data" and data.resolve_root(tmp_path) == tmp_path
+    (checkout / "notebooks" / "data").mkdir()  # a data/ beside the caller comes first
+    assert data.default_root() == Path("data") and "flowers" not in dataset_names()
+    monkeypatch.setenv("NASBENCH_DATA", str(tmp_path / "elsewhere"))  # then the environment first of all
+    assert data.default_root() == tmp_path / "elsewhere"
+    with pytest.raises(DatasetNotFound, match=str(tmp_path / "elsewhere" / "imagenet")):
+        load_dataset("imagenet")
+    monkeypatch.delenv("NASBENCH_DATA")
+    (checkout / "pyproject.toml").unlink()  # an installed nasbench: no checkout to fall back on
+    (checkout / "notebooks" / "data").rmdir()
+    assert data.default_root() == Path("data")
