@@ -699,7 +699,9 @@ class IslandModel(Optimizer):
     def _receive(self, island: _Generational, immigrants: list[dict]) -> list[int]:
         """Put ``immigrants`` in place of the island's worst; returns the trial ids that arrived."""
         present = {r["trial_id"] for r in island.population}
-        new = [r for r in immigrants if r["trial_id"] not in present]
+        # an immigrant's survival crowding was its home island's; without it the island's next
+        # tournament recomputes every parent's (selection.survival_crowding: all or none)
+        new = [{k: v for k, v in r.items() if k != "crowding"} for r in immigrants if r["trial_id"] not in present]
         room = island.config.population_size - len(island.population)
         keep = len(island.population) - max(0, len(new) - room)
         kept = sorted(self._ranked(island.population, keep))
