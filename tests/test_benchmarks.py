@@ -29,3 +29,76 @@ def test_multifidelity_benchmark_runs_single_objective(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
     assert "val_error (minimised)" in text and "BO (EI)" in text and "hypervolume (fraction)" not in text
+
+
+# --- the virtual workers of bench_workers.py: the loop's utilisation at scale rests on them ---
+def _bench_workers():
+    sys.path.insert(0, str(BENCH))
+    try:
+        import bench_workers
+    finally:
+        sys.path.remove(str(BENCH))
+    return bench_workers
+
+
+def _virtual_study(tmp_path, optimizer, cluster, n_trials, *, asynchronous=False, callbacks=(), options=None):
+    from nasbench.objectives import ZDT1
+    from nasbench.study import Study
+
+    options = {**(options or {}), **({"asynchronous": True} if asynchronous else {})}
+    study = Study.create(tmp_path / f"{optimizer}-{asynchronous}", ZDT1(n_var=4), optimizer=optimizer,
+                         optimizer_options=options, seed=0)
+    study.optimize(n_trials, evaluator=cluster, callbacks=callbacks, show_progress=False)
+    df = study.trials_dataframe()
+    study.close()
+    return df
+
+
+def test_virtual_cluster_keeps_equal_trials_fully_busy(tmp_path):
+    bw = _bench_workers()
+    cluster = bw.VirtualCluster(4, lambda task: 0.5, charge_driver=False)
+    df = _virtual_study(tmp_path, "random", cluster, 12, asynchronous=True)
+    assert (df["status"] == "done").all() and df["duration"].tolist() == [0.5] * 12
+    assert cluster.now == pytest.approx(1.5)  # 3 rounds of 4 workers
+    assert bw.busy_fraction(df["started"], df["finished"], 0.0, cluster.now, 4) == pytest.approx(1.0)
+    queued = bw.VirtualCluster(4, lambda task: 0.5, charge_driver=False)
+    df = _virtual_study(tmp_path, "random", queued, 12)  # one batch of 12 on 4 workers: 8 wait their turn
+    assert queued.now == pytest.approx(1.5) and sorted(df["started"]) == [0.0] * 4 + [0.5] * 4 + [1.0] * 4
+
+
+def test_virtual_cluster_shows_the_generational_barrier(tmp_path):
+    bw = _bench_workers()
+    # one slow trial per generation of 4: each generation lasts 1.0, its other workers idle after 0.1
+    slow = lambda task: 1.0 if task.trial_id % 4 == 0 else 0.1  # noqa: E731
+    gen = bw.VirtualCluster(4, slow, charge_driver=False)
+    df = _virtual_study(tmp_path, "nsga2", gen, 12, options={"config": {"population_size": 4}})
+    assert gen.now == pytest.approx(3.0)
+    assert bw.busy_fraction(df["started"], df["finished"], 0.0, gen.now, 4) == pytest.approx(1.3 / 4)
+    stream = bw.VirtualCluster(4, slow, charge_driver=False)
+    df = _virtual_study(tmp_path, "nsga2_async", stream, 12, options={"config": {"population_size": 4}})
+    assert stream.now < 2.0  # the asynchronous loop fills the idle workers instead of waiting
+
+
+def test_virtual_cluster_charges_the_driver_time(tmp_path):
+    bw = _bench_workers()
+    # one worker, trials of 50 ms, a driver that spends 50 ms on each result: half the time idle
+    import time
+
+    cluster = bw.VirtualCluster(1, lambda task: 0.05)
+    df = _virtual_study(tmp_path, "random", cluster, 6, asynchronous=True,
+                        callbacks=[lambda study, trial: time.sleep(0.05)])
+    assert cluster.driver_seconds >= 5 * 0.05  # the sixth result's callback runs after the last trial
+    assert bw.busy_fraction(df["started"], df["finished"], 0.0, cluster.now, 1) < 0.6
+    free = bw.VirtualCluster(1, lambda task: 0.05, charge_driver=False)
+    df = _virtual_study(tmp_path, "random", free, 6, asynchronous=False,
+                        callbacks=[lambda study, trial: time.sleep(0.05)])
+    assert free.driver_seconds == 0.0 and free.now == pytest.approx(0.3)
+
+
+def test_busy_fraction_clips_to_the_window():
+    bw = _bench_workers()
+    import numpy as np
+
+    started, finished = np.array([0.0, 1.0, 3.0]), np.array([2.0, 4.0, 5.0])
+    assert bw.busy_fraction(started, finished, 0.0, 4.0, 2) == pytest.approx((2 + 3 + 1) / 8)
+    assert bw.busy_fraction(started, finished, 1.0, 1.0, 2) != bw.busy_fraction(started, finished, 1.0, 1.0, 2)  # nan

@@ -25,6 +25,7 @@ KINDS = {
     "nsga2": dict(optimizer_options={"config": {"population_size": POP}}),
     "ga": dict(optimizer="ga", metrics=["f2"], optimizer_options={"config": {"population_size": 5}}),
     "async": dict(optimizer="nsga2_async", optimizer_options={"config": {"population_size": POP}}),
+    "random_async": dict(optimizer="random", optimizer_options={"asynchronous": True}),
 }
 
 
@@ -191,6 +192,28 @@ def test_async_nsga2_killed_twice_including_during_resume(tmp_path, async_refere
     assert run_child(tmp_path, "trial", 17, directory, N_TRIALS, "async") == -9
     assert run_child(tmp_path, "resume", 25, directory, 0) == -9
     assert_like_reference(directory, async_reference)
+
+
+def test_asynchronous_random_search_runs_the_trials_of_batches(tmp_path):
+    batches = make(tmp_path / "b", optimizer="random", optimizer_options={})
+    batches.optimize(N_TRIALS, show_progress=False)
+    streamed = make(tmp_path / "a", "random_async")
+    assert streamed._loop.asynchronous and not batches._loop.asynchronous
+    streamed.optimize(N_TRIALS, show_progress=False)
+    pd.testing.assert_frame_equal(table(streamed), table(batches))
+
+
+@pytest.mark.parametrize("mode, k", [("sql", 14), ("trial", 29)])
+def test_asynchronous_random_search_resumes_from_sigkill(tmp_path, mode, k):
+    reference = _reference(tmp_path / "ref", "random_async")
+    directory = tmp_path / "s"
+    assert run_child(tmp_path, mode, k, directory, N_TRIALS, "random_async") == -9
+    assert_like_reference(directory, reference, k if mode == "sql" else None)
+
+
+def test_random_search_asynchronous_must_be_a_bool(tmp_path):
+    with pytest.raises(ValueError, match="asynchronous must be True or False"):
+        make(tmp_path / "s", optimizer="random", optimizer_options={"asynchronous": "yes"})
 
 
 def test_async_nsga2_in_steps_and_after_a_timeout_equals_one_run(tmp_path, async_reference):
