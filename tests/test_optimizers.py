@@ -318,7 +318,7 @@ def test_options_at_the_wrong_level_say_where_they_belong():
     with pytest.raises(ValueError, match=r"^elitism is a GAConfig setting: put it under config=\{'elitism': 2\}$"):
         make_optimizer("ga", space, 1, elitism=2)
     with pytest.raises(ValueError,
-                       match=r"^optimizer 'random' has no option 'population_size'; its options: \['prior'\]$"):
+                       match=r"^optimizer 'random' has no option 'population_size'; its options: \['asynchronous', 'prior'\]$"):
         make_optimizer("random", space, 1, population_size=10)
     with pytest.raises(ValueError, match=r"^optimizer 'nsga2' has no option 'popsize'; its options: \['config'\]$"):
         make_optimizer("nsga2", space, 2, popsize=10)
