@@ -297,7 +297,10 @@ def simulated(worker_counts: list[int], rounds: int) -> list[dict]:
 
     rows = []
     for workers in worker_counts:
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        # memory_limit=0: threads of one process each see the whole process's memory, and at 64 a
+        # per-worker share (24 GiB / 64) pauses them ("Worker is at 80% memory usage")
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                          memory_limit=0) as cluster:
             with DaskEvaluator(cluster.scheduler_address) as ev:
                 assert ev.parallelism == workers
                 rows.append(dask_alone(ev.client, workers, rounds * workers))

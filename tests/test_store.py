@@ -205,3 +205,20 @@ def test_store_exists_only_for_a_study(tmp_path):
     assert not Store.exists(tmp_path)
     make(tmp_path / "s").close()
     assert Store.exists(tmp_path / "s")
+
+
+def test_number_lists_are_written_as_json_writes_them():
+    import numpy as np
+
+    from nasbench.store import _dumps, _dumps_numbers
+
+    rng = np.random.default_rng(0)
+    floats = [float(x) for x in rng.standard_normal(200) * 10.0 ** rng.integers(-30, 30, 200)]
+    cases = [[], [0.0], [-0.0], [1e-05, 1e16, 123456789.123], floats, [3, 17, 2**40], (4, 5),
+             [1, 2.5], [np.float64(0.25)], [True, 1], [5e-324, 1.7976931348623157e308]]
+    for values in cases:
+        assert _dumps_numbers(values) == _dumps(list(values))
+        assert json.loads(_dumps_numbers(values)) == list(values)
+    for bad, error in (([float("nan")], ValueError), ([1.0, float("inf")], ValueError), ([np.int64(3)], TypeError)):
+        with pytest.raises(error):  # refused as _dumps refuses it
+            _dumps_numbers(bad)
