@@ -83,3 +83,18 @@ def make_individual(genome, values=None, *, n_objectives: int):
     if values is not None:
         ind.fitness.values = tuple(float(v) for v in values)
     return ind
+
+
+def cached_individuals(records, cache: dict, *, n_objectives: int) -> tuple[list, dict]:
+    """Individuals of population ``records`` (dicts with ``genome``, ``values`` and
+    ``trial_id``), reusing those in ``cache`` (trial id -> individual) whose genome still
+    matches: a survivor's genome and values never change, and building an individual costs
+    more than varying it. Returns the individuals and the cache for the next call, which
+    holds only these records'."""
+    out = []
+    for r in records:
+        ind = cache.get(r.get("trial_id"))
+        if ind is None or list(ind) != r["genome"]:
+            ind = make_individual(r["genome"], r["values"], n_objectives=n_objectives)
+        out.append(ind)
+    return out, {r["trial_id"]: ind for r, ind in zip(records, out) if "trial_id" in r}

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .. import selection
-from .._deap import deap_random, make_individual
+from .._deap import cached_individuals, deap_random
 from ..operators import (crossover_by_parameter, cx_two_point, gaussian_arrays, mutate_by_parameter,
                          polynomial_arrays, sbx_arrays)
 from ..space import SearchSpace
@@ -267,14 +267,8 @@ class _Generational(Optimizer):
         """DEAP individuals of population records. Survivors keep theirs from one generation
         to the next (a trial's genome and values never change), since building one costs
         more than varying it; the cache holds only the records asked for last."""
-        cache = self.__dict__.get("_individual_cache", {})
-        out = []
-        for r in records:
-            ind = cache.get(r.get("trial_id"))
-            if ind is None or list(ind) != r["genome"]:
-                ind = make_individual(r["genome"], r["values"], n_objectives=self.n_objectives)
-            out.append(ind)
-        self._individual_cache = {r.get("trial_id"): ind for r, ind in zip(records, out) if "trial_id" in r}
+        out, self._individual_cache = cached_individuals(records, self.__dict__.get("_individual_cache", {}),
+                                                         n_objectives=self.n_objectives)
         return out
 
     def _initial(self) -> list[dict]:

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import selection
-from .._deap import deap_random, make_individual
+from .._deap import cached_individuals, deap_random
 from ..operators import crossover_by_parameter, cx_two_point, mutate_by_parameter
 from ..space import SearchSpace
 from .base import Observation, Optimizer, Suggestion
@@ -77,6 +77,9 @@ class SteadyStateNSGA2(Optimizer):
         self.n_told = 0
         self.population: list[dict] = []   # {"trial_id", "genome", "values"}, the survivors so far
         self.outstanding: list[list] = []  # genomes asked and not yet told
+        # derived from the population, not state (see _individuals and _key)
+        self._individual_cache: dict = {}
+        self._keys: dict[tuple, str] = {}
 
     @property
     def generation(self) -> int:
@@ -164,15 +167,10 @@ class SteadyStateNSGA2(Optimizer):
         """DEAP individuals of the population, each carrying its record. A member keeps its
         individual from one ask to the next (its genome and values never change): building 64
         of them on every ask cost more than the breeding itself (about 1 ms a trial)."""
-        cache = self.__dict__.get("_individual_cache", {})
-        out = []
-        for r in self.population:
-            ind = cache.get(r["trial_id"])
-            if ind is None or ind.record is not r:
-                ind = make_individual(r["genome"], r["values"], n_objectives=self.n_objectives)
-                ind.record = r
-            out.append(ind)
-        self._individual_cache = {r["trial_id"]: ind for r, ind in zip(self.population, out)}
+        out, self._individual_cache = cached_individuals(self.population, self._individual_cache,
+                                                         n_objectives=self.n_objectives)
+        for ind, r in zip(out, self.population):
+            ind.record = r
         return out
 
     def _key(self, genome: list) -> str:
@@ -185,7 +183,7 @@ class SteadyStateNSGA2(Optimizer):
             hash(index)
         except TypeError:  # a gene that is a list: no cache
             return self.space.canonical_json(self.space.to_config(genome))
-        keys = self.__dict__.setdefault("_keys", {})
+        keys = self._keys
         key = keys.get(index)
         if key is None:
             if len(keys) > 4 * (len(self.population) + len(self.outstanding)) + 64:
