@@ -298,6 +298,21 @@ class ClusterUnreachable(ConnectionError):
     """No Dask scheduler answered at the address given."""
 
 
+def _restore_distributed_defaults() -> None:
+    """Put distributed's own defaults back into dask's config where they are missing.
+
+    ``dask.config.set({"distributed.<key>": v})`` entered before ``distributed`` is first
+    imported records an insert of the whole ``distributed`` section, and on leaving pops it,
+    the defaults merged in meanwhile included: every later cluster in the process then
+    fails with ``KeyError: 'comm'``. Values the user set are kept (priority "old").
+    """
+    import dask
+    from distributed.config import defaults  # the module (the package's .config is dask's dict)
+
+    with dask.config.config_lock:
+        dask.config.update(dask.config.config, defaults, priority="old")
+
+
 class DaskEvaluator:
     """Trials in parallel on Dask: a ``LocalCluster`` that nasbench starts and stops
     when no ``address`` is given, or the running scheduler at ``address``.
@@ -326,6 +341,7 @@ class DaskEvaluator:
         if self._client is None:
             from distributed import Client, LocalCluster
 
+            _restore_distributed_defaults()
             if self.address is None:
                 # one BLAS/OpenMP thread per worker thread, so parallel trials do not
                 # oversubscribe the cores (torch reads these when the worker imports it)
@@ -415,9 +431,13 @@ class _DaskTrialStream(TrialStream):
         super().__init__(objective, metric_names, deadline)
         self.evaluator = evaluator
         self._futures: dict = {}
+        loop = evaluator.client.loop  # starts the cluster, before the clock is read
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-        # results come back with the futures (one round trip fewer per trial than future.result())
-        self._finished = as_completed([], with_results=True, raise_errors=False, timeout=timeout)
+        # results come back with the futures (one round trip fewer per trial than future.result());
+        # the evaluator's own loop: an empty as_completed otherwise asks for Dask's default client,
+        # which is none on a fresh evaluator, or the user's other one
+        self._finished = as_completed([], loop=loop, with_results=True, raise_errors=False,
+                                      timeout=timeout)
 
     @property
     def in_flight(self) -> int:

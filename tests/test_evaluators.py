@@ -216,6 +216,26 @@ def test_the_deadline_holds_on_dask(tmp_path, dask_evaluator):
     assert study._store.counts() == {"pending": 0, "done": 8, "failed": 0, "pruned": 0}
 
 
+def test_a_dask_setting_made_before_distributed_loads_does_not_break_later_clusters():
+    # a fresh interpreter: distributed must not be imported yet for dask to lose its section
+    code = """
+import dask
+with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    import distributed
+assert "distributed" not in dask.config.config  # dask popped the whole section on leaving
+with dask.config.set({"distributed.scheduler.work-stealing": False}):
+    from nasbench.evaluators import _restore_distributed_defaults
+    _restore_distributed_defaults()
+    assert dask.config.get("distributed.comm.require-encryption") is None  # what LocalCluster reads
+    assert dask.config.get("distributed.scheduler.work-stealing") is False  # the user's value is kept
+print("ok")
+"""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
 def test_an_unreachable_scheduler_fails_fast_with_the_fix():
     from nasbench.evaluators import ClusterUnreachable
 
@@ -243,6 +263,9 @@ def test_a_trial_whose_worker_dies_is_rescheduled(tmp_path, monkeypatch):
 @on_a_cluster
 def test_a_trial_that_always_kills_its_worker_fails_and_the_study_goes_on(tmp_path):
     import dask
+    import distributed  # noqa: F401  its defaults must be in dask's config before the set below:
+    # set() on a not-yet-loaded section records an insert of all "distributed" and pops it on
+    # exit, defaults included, and every later cluster in this process fails (KeyError: 'comm')
 
     study = Study.create(tmp_path / "s", doomed_objective, space=SPACE, metrics=["f1", "f2"], seed=0,
                          optimizer="random")
@@ -314,6 +337,15 @@ def test_a_stream_keeps_every_worker_busy_and_returns_each_trial(dask_evaluator)
         for task in tasks:
             stream.submit(task)
         assert [stream.next().values for _ in tasks] == serial and stream.next() is None
+
+
+@pytest.mark.slow
+def test_a_stream_is_the_first_thing_a_fresh_dask_evaluator_does():
+    # no client exists yet: the stream must start its own cluster, not ask Dask for a default client
+    task = TrialTask(0, {"x": 0.3, "y": 0.0}, 0)
+    with DaskEvaluator(n_workers=1) as ev, ev.stream(noisy_objective, ["f1", "f2"]) as stream:
+        stream.submit(task)
+        assert stream.next().values == run_trial(noisy_objective, ["f1", "f2"], task).values
 
 
 @on_a_cluster
