@@ -31,14 +31,42 @@ def test_multifidelity_benchmark_runs_single_objective(tmp_path):
     assert "val_error (minimised)" in text and "BO (EI)" in text and "hypervolume (fraction)" not in text
 
 
-# --- the virtual workers of bench_workers.py: the loop's utilisation at scale rests on them ---
-def _bench_workers():
+def _bench(name):
     sys.path.insert(0, str(BENCH))
     try:
-        import bench_workers
+        return __import__(name)
     finally:
         sys.path.remove(str(BENCH))
-    return bench_workers
+
+
+def test_multifidelity_variants_get_their_own_labels_and_options():
+    bm = _bench("bench_multifidelity")
+    plain = bm.methods(27, 810, 1)
+    assert plain["Hyperband"] == ("hyperband", {})  # eta 3 from 1 epoch: the earlier runs' folder and options
+    assert list(plain) == ["NSGA-II", "random search", "Hyperband", "BOHB", "BO (EI)", "PBT"]
+    both = bm.methods(27, 810, 1, min_epochs=(1, 3), only=("hyperband", "bohb"))
+    assert both == {"random search": ("random", {}),
+                    "Hyperband": ("hyperband", {}), "BOHB": ("bohb", {}),
+                    "Hyperband (eta 3, from 3 epochs)": ("hyperband", {"eta": 3, "min_fidelity": 3}),
+                    "BOHB (eta 3, from 3 epochs)": ("bohb", {"eta": 3, "min_fidelity": 3})}
+    assert "Hyperband (eta 4, from 1 epochs)" in bm.methods(27, 810, 1, eta=4)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--min-epochs", "1,x", "expected integers separated by commas"),
+    ("--min-epochs", "0", "minimum epochs must be >= 1"),
+    ("--only", "hyperbnd", "unknown optimizer(s) ['hyperbnd']"),
+])
+def test_multifidelity_refuses_bad_variants(flag, value, message, capsys):
+    bm = _bench("bench_multifidelity")
+    with pytest.raises(SystemExit):
+        bm.main(["--quick", flag, value])
+    assert message in capsys.readouterr().err
+
+
+# --- the virtual workers of bench_workers.py: the loop's utilisation at scale rests on them ---
+def _bench_workers():
+    return _bench("bench_workers")
 
 
 def _virtual_study(tmp_path, optimizer, cluster, n_trials, *, asynchronous=False, callbacks=(), options=None):
