@@ -372,6 +372,8 @@ class DaskEvaluator:
             deadline: float | None = None) -> Iterator[TrialOutcome]:
         from distributed import as_completed
 
+        if not tasks:  # nothing to wait for (an empty as_completed would ask Dask for a default client)
+            return
         # The objective travels with each task rather than scattered once: scattered data
         # dies with its worker, and a trial must survive that. What it loads (its data set)
         # is built once per worker process (process_cached).

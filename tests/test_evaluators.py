@@ -339,6 +339,12 @@ def test_a_stream_keeps_every_worker_busy_and_returns_each_trial(dask_evaluator)
         assert [stream.next().values for _ in tasks] == serial and stream.next() is None
 
 
+def test_no_tasks_on_dask_is_no_outcomes_and_no_cluster():
+    ev = DaskEvaluator(n_workers=1)
+    assert list(ev.run(noisy_objective, ["f1", "f2"], [])) == []
+    assert ev._client is None  # nothing was started for nothing
+
+
 @pytest.mark.slow
 def test_a_stream_is_the_first_thing_a_fresh_dask_evaluator_does():
     # no client exists yet: the stream must start its own cluster, not ask Dask for a default client
