@@ -129,24 +129,29 @@ class BadResult(ValueError):
 
 def _number(name: str, value: Any) -> float:
     """A metric's value as a float; ``'0.5'``, ``True`` or ``None`` are not numbers."""
+    if type(value) is float:  # the common case, without the slower ABC check
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise BadResult(f"metric {name!r} is {value!r} ({type(value).__name__}); return a number")
     return float(value)
 
 
 def _split_result(result: Any, metric_names: Sequence[str]) -> tuple[list[float], dict]:
-    expect = f"return a dict with keys {list(metric_names)}"
-    if isinstance(result, Mapping):
+    if type(result) is dict or isinstance(result, Mapping):  # a plain dict skips the slower ABC check
         missing = [m for m in metric_names if m not in result]
         if missing:
-            raise BadResult(f"objective result lacks metrics {missing}; {expect}")
-        extra = {k: v for k, v in result.items() if k not in metric_names}
+            raise BadResult(f"objective result lacks metrics {missing}; {_expect(metric_names)}")
+        extra = {k: v for k, v in result.items() if k not in metric_names} if len(result) > len(metric_names) else {}
         return [_number(m, result[m]) for m in metric_names], extra
     if isinstance(result, (numbers.Real, np.generic)) and not isinstance(result, (str, bytes)) and len(metric_names) == 1:
         return [_number(metric_names[0], result)], {}
     if isinstance(result, (list, tuple)) and len(result) == len(metric_names):
         return [_number(m, v) for m, v in zip(metric_names, result)], {}
-    raise BadResult(f"objective returned {type(result).__name__}; {expect}")
+    raise BadResult(f"objective returned {type(result).__name__}; {_expect(metric_names)}")
+
+
+def _expect(metric_names: Sequence[str]) -> str:
+    return f"return a dict with keys {list(metric_names)}"
 
 
 def _storable(value: Any, where: str) -> Any:
