@@ -442,7 +442,11 @@ class JointSearch:
     the seed's future work) in ``directory/multi_objective``.
 
     ``optimizer`` is any registered optimiser: the multi-fidelity ones (successive
-    halving, Hyperband, BOHB) get ``max_fidelity=max_epochs`` and ``eta``, BOHB also
+    halving, Hyperband, BOHB) get ``max_fidelity=max_epochs``, ``eta`` and
+    ``min_fidelity=min_epochs`` (default 1, Hyperband's usual smallest budget; a bracket's
+    first rung trains this many epochs, and where one epoch ranks configurations poorly a
+    larger one helps:
+    ``benchmarks/README.md``, "Hyperband/BOHB by minimum fidelity"), BOHB also
     ``min_points_in_model``, PBT its ``max_epochs``; the weighted product, which scalarises
     an accuracy and a size, is for the two-objective ``mo_optimizer`` only.
     ``n_samples`` sizes a generated data set (mnist1d). ``threads``: PyTorch's intra-op
@@ -457,6 +461,7 @@ class JointSearch:
     eta: int = 3
     min_points_in_model: int | None = None
     n_samples: int | None = None
+    min_epochs: int = 1
     mo_optimizer: str = "bohb"
     mo_trials: int = 22
     image_size: int | None = None
@@ -476,6 +481,10 @@ class JointSearch:
         _integer("trials", self.trials)
         _integer("mo_trials", self.mo_trials, 0)
         _integer("eta", self.eta, 2)
+        _integer("min_epochs", self.min_epochs)
+        if self.min_epochs > self.max_epochs:
+            raise ValueError(f"min_epochs ({self.min_epochs}) must be <= max_epochs ({self.max_epochs}): the smallest "
+                             "fidelity of a bracket; lower it or raise max_epochs")
         if self.min_points_in_model is not None:
             _integer("min_points_in_model", self.min_points_in_model)
         if self.n_samples is not None:
@@ -571,6 +580,8 @@ def _joint_options(name: str, recipe: JointSearch, objective: TrainingObjective 
     optimisers, PBT's epochs, the weighted product's size target (the baseline's size)."""
     if name in ("successive_halving", "hyperband", "bohb"):
         options: dict[str, Any] = {"max_fidelity": recipe.max_epochs, "eta": recipe.eta}
+        if recipe.min_epochs != 1:  # left out at the default, so the studies written before it still open
+            options["min_fidelity"] = recipe.min_epochs
         if name == "bohb" and recipe.min_points_in_model is not None:
             options["min_points_in_model"] = recipe.min_points_in_model
         return options

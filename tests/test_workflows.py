@@ -144,6 +144,8 @@ def test_recipes_are_frozen_and_return_their_results(tmp_path):
     (workflows.GAvsBaseline, {"baseline": "cmaes"}, "unknown baseline 'cmaes'; use one of ['bo', 'bohb'"),
     (workflows.JointSearch, {"optimizer": "cmaes"}, "unknown optimizer 'cmaes'; use one of ['bo', 'bohb'"),
     (workflows.JointSearch, {"seeds": 0}, "seeds must be an integer >= 1, got 0"),
+    (workflows.JointSearch, {"min_epochs": 0}, "min_epochs must be an integer >= 1, got 0"),
+    (workflows.JointSearch, {"min_epochs": 10, "max_epochs": 9}, "min_epochs (10) must be <= max_epochs (9)"),
 ])
 def test_bad_parameters_fail_in_one_line_naming_the_fix(cls, kwargs, message, tmp_path):
     kwargs = {"directory": tmp_path / "s", **kwargs}
@@ -276,6 +278,9 @@ def test_joint_search_takes_any_registered_optimizer(tmp_path):
     recipe = workflows.JointSearch(tmp_path, max_epochs=9, eta=3, min_points_in_model=5)
     assert workflows._joint_options("bohb", recipe) == {"max_fidelity": 9, "eta": 3, "min_points_in_model": 5}
     assert workflows._joint_options("hyperband", recipe) == {"max_fidelity": 9, "eta": 3}
+    higher = workflows.JointSearch(tmp_path, max_epochs=9, eta=3, min_epochs=3)
+    assert workflows._joint_options("hyperband", higher) == {"max_fidelity": 9, "eta": 3, "min_fidelity": 3}
+    assert workflows._joint_options("bohb", higher)["min_fidelity"] == 3
     assert workflows._joint_options("pbt", recipe) == {"config": {"max_epochs": 9}}
     assert recipe.mo_metrics == {"val_error": "minimize", "n_params": "minimize"}
     assert dataclasses.replace(recipe, mo_optimizer="weighted_product").mo_metrics == {"val_accuracy": "maximize",
