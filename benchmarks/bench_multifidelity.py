@@ -241,6 +241,10 @@ def main(argv: list[str] | None = None) -> None:
             sizes[key] = getattr(args, key)
     if sizes["budget"] < sizes["max_epochs"]:
         parser.error(f"--budget ({sizes['budget']}) must be >= --max-epochs ({sizes['max_epochs']}): one full trial")
+    if max(args.min_epochs) > sizes["max_epochs"]:
+        parser.error(f"--min-epochs ({max(args.min_epochs)}) must be <= --max-epochs ({sizes['max_epochs']})")
+    if args.eta < 2:
+        parser.error(f"--eta must be an integer >= 2, got {args.eta}")
 
     import tempfile
 

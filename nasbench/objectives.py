@@ -74,7 +74,7 @@ class Problem:
         x = np.array([config[n] for n in self._names], dtype=float)
         return dict(zip(self._metric_names, np.asarray(self.evaluate(x), dtype=float).tolist()))
 
-    # cached: on a cheap problem the call is a good part of a trial's cost (28 -> 15 us on ZDT1)
+    # cached: on a cheap problem the call is a good part of a trial's cost (8.5 -> 5.9 us on ZDT1)
     @functools.cached_property
     def _names(self) -> tuple[str, ...]:
         return tuple(self.space.names)
