@@ -222,7 +222,7 @@ def test_a_dask_setting_made_before_distributed_loads_does_not_break_later_clust
 import dask
 with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
     import distributed
-assert "distributed" not in dask.config.config  # dask popped the whole section on leaving
+# dask 2026.8 pops the whole section on leaving (a later dask that does not leaves nothing to restore)
 with dask.config.set({"distributed.scheduler.work-stealing": False}):
     from nasbench.evaluators import _restore_distributed_defaults
     _restore_distributed_defaults()
