@@ -26,7 +26,8 @@ trials. Utilisation = the trials' busy time (their ``duration``, measured on the
 
 **Virtual workers.** Dask with 64 worker threads on 2 cores is itself the bottleneck here:
 Dask alone (no nasbench, ``client.submit`` + ``as_completed``) keeps 64 sleeping workers
-about 30 % busy, so the Dask rows measure this machine, not the loop. :class:`VirtualCluster`
+only about 44 % busy in its steady state (2026-12-03), so the Dask rows measure this
+machine, not the loop. :class:`VirtualCluster`
 is a discrete-event simulation of ``W`` workers (as Syne Tune's ``SimulatorBackend``
 with its simulated time keeper does): trials take their log-normal time on a virtual clock,
 and every second the driver spends between two calls of the evaluator (ask, write pending,
@@ -37,8 +38,9 @@ run with the driver's cost left out (``free driver``): what the schedule alone a
 generational barrier, and the drain at the end of a finite study).
 
 **Steady state.** A finite study ends with a drain: its last trials run while the other
-workers have nothing left to do. With 8 x workers trials of this heavy-tailed time even a
-free driver on an ideal cluster keeps 64 workers only ~50 % busy over the whole study, so
+workers have nothing left to do. With this heavy-tailed time even a free driver on an
+ideal cluster keeps 64 workers only ~76 % busy over a whole study of 16 x workers trials
+(~50 % over 8 x workers), so
 the table reports utilisation over the whole study and over its steady state (from the
 start until the last trial is submitted), the latter being whether the loop keeps the
 workers busy while it has work to give them.

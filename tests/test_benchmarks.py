@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def test_multifidelity_benchmark_runs_single_objective(tmp_path):
 def _bench(name):
     sys.path.insert(0, str(BENCH))
     try:
-        return __import__(name)
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(BENCH))
 
@@ -69,10 +70,6 @@ def test_multifidelity_refuses_bad_variants(flag, value, message, capsys):
 
 
 # --- the virtual workers of bench_workers.py: the loop's utilisation at scale rests on them ---
-def _bench_workers():
-    return _bench("bench_workers")
-
-
 def _virtual_study(tmp_path, optimizer, cluster, n_trials, *, asynchronous=False, callbacks=(), options=None):
     from nasbench.objectives import ZDT1
     from nasbench.study import Study
@@ -87,7 +84,7 @@ def _virtual_study(tmp_path, optimizer, cluster, n_trials, *, asynchronous=False
 
 
 def test_virtual_cluster_keeps_equal_trials_fully_busy(tmp_path):
-    bw = _bench_workers()
+    bw = _bench("bench_workers")
     cluster = bw.VirtualCluster(4, lambda task: 0.5, charge_driver=False)
     df = _virtual_study(tmp_path, "random", cluster, 12, asynchronous=True)
     assert (df["status"] == "done").all() and df["duration"].tolist() == [0.5] * 12
@@ -99,7 +96,7 @@ def test_virtual_cluster_keeps_equal_trials_fully_busy(tmp_path):
 
 
 def test_virtual_cluster_shows_the_generational_barrier(tmp_path):
-    bw = _bench_workers()
+    bw = _bench("bench_workers")
     # one slow trial per generation of 4: each generation lasts 1.0, its other workers idle after 0.1
     slow = lambda task: 1.0 if task.trial_id % 4 == 0 else 0.1  # noqa: E731
     gen = bw.VirtualCluster(4, slow, charge_driver=False)
@@ -112,7 +109,7 @@ def test_virtual_cluster_shows_the_generational_barrier(tmp_path):
 
 
 def test_virtual_cluster_charges_the_driver_time(tmp_path):
-    bw = _bench_workers()
+    bw = _bench("bench_workers")
     # one worker, trials of 50 ms, a driver that spends 50 ms on each result: half the time idle
     import time
 
@@ -128,7 +125,7 @@ def test_virtual_cluster_charges_the_driver_time(tmp_path):
 
 
 def test_busy_fraction_clips_to_the_window():
-    bw = _bench_workers()
+    bw = _bench("bench_workers")
     import numpy as np
 
     started, finished = np.array([0.0, 1.0, 3.0]), np.array([2.0, 4.0, 5.0])
