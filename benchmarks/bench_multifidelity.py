@@ -10,6 +10,7 @@ Run from the repository root:
     python benchmarks/bench_multifidelity.py --objectives error    # val_error alone (the goal's metric)
     python benchmarks/bench_multifidelity.py --objectives error --max-epochs 27 --budget 810 \
         --min-epochs 1,3,9 --only hyperband,bohb          # Hyperband/BOHB from 1, 3 and 9 epochs, beside random
+    python benchmarks/bench_multifidelity.py ... --seeds 20 --first-seed 10   # fresh seeds 10-29 (a confirmatory run)
 
 The task: the seed-003 ``mlp`` space on ``mnist1d`` (2,000 generated samples, a stratified
 holdout of 20 % for validation), top-1 validation error and parameter count, both minimised
@@ -127,7 +128,7 @@ def fmt_epochs(median: float, reached: int, runs: int) -> str:
     return f"{head} ({reached}/{runs} runs reach it)"
 
 
-def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: int) -> str:
+def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: int, first_seed: int = 0) -> str:
     """The markdown report: the task, the table, and the goal's verdict, all from the runs."""
     budget, half = cmp.budget, cmp.budget / 2
     err = cmp.final("best_val_error").set_index(["optimizer", "seed"])
@@ -170,7 +171,8 @@ def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: in
             f"Default configuration: val_error {default_error:.3f} at R epochs (trial seed 0); best found by any run "
             f"{float(err['best_val_error'].min()):.3f}; random search's single trials at R epochs: median "
             f"{np.nanmedian(_trial_errors(cmp, BASELINE)):.3f}.\n\n"
-            f"**Budget: {budget} epochs per run, {seeds_done} of {sizes['seeds']} seeds** ({complete}); the runs' "
+            f"**Budget: {budget} epochs per run, {seeds_done} of {sizes['seeds']} seeds** "
+            f"(seeds {first_seed}-{first_seed + sizes['seeds'] - 1}; {complete}); the runs' "
             f"wall times add up to {wall / 60:.1f} min ({os.cpu_count()} cores, load average "
             f"{os.getloadavg()[0]:.1f} when the report was written).\n\n"
             f"Cells: median (25th-75th percentile) over seeds of the value reached within the budget; "
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     parser.add_argument("--out", type=Path, default=None, help="write the markdown report here")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per optimiser (default 5; quick 2)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (default 0): fresh seeds for a confirmatory run, e.g. --first-seed 10")
     parser.add_argument("--budget", type=int, default=None, help="epochs per run (default 270; quick 12)")
     parser.add_argument("--max-epochs", type=int, default=None, help="R: epochs of a full trial (default 9; quick 3)")
     parser.add_argument("--studies", type=Path, default=None,
@@ -243,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--budget ({sizes['budget']}) must be >= --max-epochs ({sizes['max_epochs']}): one full trial")
     if max(args.min_epochs) > sizes["max_epochs"]:
         parser.error(f"--min-epochs ({max(args.min_epochs)}) must be <= --max-epochs ({sizes['max_epochs']})")
+    if args.first_seed < 0:
+        parser.error(f"--first-seed must be an integer >= 0, got {args.first_seed}")
     if args.eta < 2:
         parser.error(f"--eta must be an integer >= 2, got {args.eta}")
 
@@ -258,14 +264,15 @@ def main(argv: list[str] | None = None) -> None:
                          min_epochs=args.min_epochs, only=args.only)
     start = time.perf_counter()
     done: list[int] = []
-    for seed in range(sizes["seeds"]):  # one round of every optimiser per seed: a partial table after each
+    seeds = range(args.first_seed, args.first_seed + sizes["seeds"])
+    for seed in seeds:  # one round of every optimiser per seed: a partial table after each
         Comparison(studies, objective, optimizers, [seed], sizes["budget"], unit="epochs",
                    fresh=args.fresh).run(show_progress=False)
         done.append(seed)
         cmp = Comparison(studies, objective, optimizers, done, sizes["budget"], unit="epochs")
         cmp.run(show_progress=False)  # reloads the finished runs
-        report = summarise(cmp, default_error, sizes, len(done))
-        if seed + 1 < sizes["seeds"]:
+        report = summarise(cmp, default_error, sizes, len(done), args.first_seed)
+        if seed != seeds[-1]:
             print(f"[seed {seed} done, {(time.perf_counter() - start) / 60:.1f} min]", flush=True)
             if args.out is not None:
                 args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,14 @@ def test_benchmark_runs_quick(script, tmp_path):
 @pytest.mark.slow
 def test_multifidelity_benchmark_runs_single_objective(tmp_path):
     out = tmp_path / "report.md"
+    studies = tmp_path / "studies"
     result = subprocess.run([sys.executable, str(BENCH / "bench_multifidelity.py"), "--quick", "--objectives", "error",
-                             "--min-epochs", "1,3", "--out", str(out)], capture_output=True, text=True, timeout=600)
+                             "--min-epochs", "1,3", "--first-seed", "3", "--studies", str(studies), "--out", str(out)],
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
+    assert "(seeds 3-4; complete)" in text  # fresh seeds: the runs are seeds 3 and 4, not 0 and 1
+    assert sorted(p.name for p in (studies / "random_search").iterdir()) == ["seed3", "seed4"]
     assert "val_error (minimised)" in text and "BO (EI)" in text and "hypervolume (fraction)" not in text
     assert "| BOHB (eta 3, from 3 epochs) | 2 |" in text  # the variant ran on both seeds, and is judged
     assert "Hyperband (eta 3, from 3 epochs): " in text.split("**Goal**")[1]
@@ -61,6 +65,7 @@ def test_multifidelity_variants_get_their_own_labels_and_options():
     ("--only", "hyperbnd", "unknown optimizer(s) ['hyperbnd']"),
     ("--min-epochs", "5", "--min-epochs (5) must be <= --max-epochs (3)"),
     ("--eta", "1", "--eta must be an integer >= 2, got 1"),
+    ("--first-seed", "-1", "--first-seed must be an integer >= 0, got -1"),
 ])
 def test_multifidelity_refuses_bad_variants(flag, value, message, capsys):
     bm = _bench("bench_multifidelity")
