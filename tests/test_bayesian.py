@@ -10,7 +10,8 @@ from scipy.stats import mannwhitneyu
 from nasbench.hypervolume import hypervolume
 from nasbench.objectives import ZDT1
 from nasbench.optimizers.base import Observation
-from nasbench.optimizers.bayesian import BayesianOptimization, BOConfig, GenomeEncoder, _acquire, ehvi_2d
+from nasbench.optimizers.bayesian import (_GP, BayesianOptimization, BOConfig, GenomeEncoder, _acquire, ehvi_2d,
+                                         matern52_log_marginal_likelihood)
 from nasbench.optimizers.random_search import RandomSearch
 from nasbench.space import Boolean, Categorical, Condition, Float, Integer, SearchSpace, preset
 
@@ -94,6 +95,44 @@ def test_ehvi_matches_monte_carlo_and_ignores_points_beyond_the_reference():
     got = ehvi_2d(mu[None], sd[None], np.vstack([FRONT, [[1.5, 0.0]]]), REF)[0]
     assert got == pytest.approx(gains.mean(), abs=3 * gains.std() / math.sqrt(len(gains)))
     assert ehvi_2d(mu[None], sd[None], np.zeros((0, 2)), REF)[0] > got  # an empty front: more to gain
+
+
+def _gp_data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    return X, np.sin(X @ rng.normal(size=d) * 3) + 0.1 * rng.normal(size=n)
+
+
+def _sklearn_gp(X, kernel=None):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    kernel = kernel or (ConstantKernel(1.0, (0.05, 20.0)) * Matern(np.full(X.shape[1], 0.5), (0.03, 30.0), nu=2.5)
+                        + WhiteKernel(1e-4, (1e-6, 0.5)))
+    return GaussianProcessRegressor(kernel, alpha=1e-8)
+
+
+@pytest.mark.parametrize("n, d", [(1, 1), (12, 1), (40, 3), (150, 10)])
+def test_the_hand_written_likelihood_and_gradient_equal_scikit_learns(n, d):
+    X, y = _gp_data(n, d)
+    gp = _sklearn_gp(X)
+    rng = np.random.default_rng(1)
+    for _ in range(3):  # scattered over the hyperparameter box, not just at the start
+        theta = gp.kernel.theta + rng.normal(scale=1.0, size=gp.kernel.theta.shape)
+        gp.kernel_ = gp.kernel.clone_with_theta(theta)
+        gp.X_train_, gp.y_train_ = X, y
+        expected, expected_grad = gp.log_marginal_likelihood(theta, eval_gradient=True)
+        value, grad = matern52_log_marginal_likelihood(theta, X, y)
+        assert value == pytest.approx(expected, rel=1e-10, abs=1e-10)
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-8, atol=1e-8)
+
+
+def test_the_gp_fit_lands_on_scikit_learns_own_hyperparameters():
+    X, y = _gp_data(80, 4, seed=2)
+    ours = _GP(X, y, seed=0, restarts=0)
+    reference = _sklearn_gp(X).fit(X, ours.z)  # scikit-learn's L-BFGS-B on its own likelihood
+    np.testing.assert_allclose(ours.gp.kernel_.theta, reference.kernel_.theta, atol=1e-5)
+    assert ours.gp.log_marginal_likelihood_value_ == pytest.approx(reference.log_marginal_likelihood_value_, abs=1e-8)
 
 
 def test_failed_and_unreported_trials_are_imputed_with_the_worst_value():

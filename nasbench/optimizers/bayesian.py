@@ -15,9 +15,12 @@ local perturbations of the best points seen:
 
 Why scikit-learn and not BoTorch: measured here (issue 9), BoTorch 0.18 costs 10-20 s
 per suggestion on 2 cores (qLogNEHVI 64 s), while this GP with closed-form
-acquisitions costs 1.4 s per ask (EI) and 2.4 s (EHVI) at 200 observations on the
-25 inputs of ``jahs_cnn``, 0.5 s and 1.3 s on ZDT1's 10 (``benchmarks/bench_bo.py``,
-2 cores; 80 % of it is the GP's hyperparameter fit), and needs no new dependency.
+acquisitions costs 0.22 s per ask (EI) and 0.37 s (EHVI) at 200 observations on the
+25 inputs of ``jahs_cnn``, 0.17 s and 0.56 s on ZDT1's 10 (``benchmarks/bench_bo.py``,
+one thread), and needs no new dependency. The hyperparameter fit is scikit-learn's
+L-BFGS-B on a hand-written Matern 5/2 likelihood gradient
+(:func:`matern52_log_marginal_likelihood`, the same values as scikit-learn's own,
+2.3-5.0x faster per ask at 200 observations and 3.9-8.8x at 1,000; the suggestions are unchanged).
 
 Encoding: a fixed-length vector in [0, 1]^d: a numeric gene is its ``encode``d value
 scaled by ``encoded_bounds``, a bool 0/1, a categorical one-hot; an INACTIVE gene
@@ -50,7 +53,7 @@ from ..space import Boolean, Categorical, SearchSpace
 from .base import Observation, Optimizer, Suggestion
 from .evolution import _check, _check_choice, _check_int, _check_real, _reference_point, _Settings
 
-__all__ = ["BOConfig", "BayesianOptimization", "GenomeEncoder", "ehvi_2d"]
+__all__ = ["BOConfig", "BayesianOptimization", "GenomeEncoder", "ehvi_2d", "matern52_log_marginal_likelihood"]
 
 ACQUISITIONS = ("ei", "pi", "ucb")
 MULTI_OBJECTIVE = ("parego", "ehvi")
@@ -175,6 +178,69 @@ def _acquire(kind: str, mu: np.ndarray, sd: np.ndarray, best: float, xi: float, 
     return (best - mu - xi) * norm.cdf(z) + sd * norm.pdf(z)
 
 
+_ALPHA = 1e-8  # jitter on the kernel's diagonal (scikit-learn's ``alpha``)
+
+
+def matern52_log_marginal_likelihood(theta: np.ndarray, X: np.ndarray, y: np.ndarray,
+                                     alpha: float = _ALPHA) -> tuple[float, np.ndarray]:
+    """The log marginal likelihood of ``c * Matern52(length scales) + noise`` and its gradient.
+
+    ``theta`` is scikit-learn's ``kernel.theta`` for ``ConstantKernel * Matern(nu=2.5) +
+    WhiteKernel``: log([c, l_1..l_d, noise]); the value and gradient equal
+    ``GaussianProcessRegressor.log_marginal_likelihood(theta, eval_gradient=True)``.
+
+    Written by hand because scikit-learn's generic kernel gradient builds an n x n x d
+    tensor: at 1,000 observations on 10 inputs that is 80 % of a 30 s fit. Here each
+    length scale's derivative is 0.5 tr(W dK/dlog l_k) with W = alpha alpha^T - K^-1 and
+    dK/dlog l_k = c (5/3)(1 + sqrt5 r) exp(-sqrt5 r) (x_k - x'_k)^2 / l_k^2, which two
+    matrix products give for all k at once: O(n^2 d) without the tensor, plus the
+    O(n^3) inverse that scikit-learn computes too. Returns (-inf, 0) where the kernel
+    matrix is not positive definite, as scikit-learn does."""
+    from scipy.linalg import cho_solve, cholesky
+    from scipy.linalg.lapack import dpotri
+    from scipy.spatial.distance import pdist, squareform
+
+    c, lengths, noise = np.exp(theta[0]), np.exp(theta[1:-1]), np.exp(theta[-1])
+    Xs = X / lengths
+    r = squareform(pdist(Xs))
+    e = np.exp(-math.sqrt(5.0) * r)
+    matern = (1.0 + math.sqrt(5.0) * r + (5.0 / 3.0) * r * r) * e
+    K = c * matern
+    K[np.diag_indices_from(K)] += noise + alpha
+    try:
+        L = cholesky(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return -np.inf, np.zeros_like(theta)
+    a = cho_solve((L, True), y, check_finite=False)
+    lml = -0.5 * float(y @ a) - float(np.log(np.diag(L)).sum()) - 0.5 * len(y) * math.log(2 * math.pi)
+    inverse, info = dpotri(L, lower=1)  # K^-1 from the factor: half the cost of cho_solve(L, I)
+    if info:
+        raise np.linalg.LinAlgError(f"LAPACK dpotri failed (info {info}) on a factor that cholesky accepted")
+    inverse = np.tril(inverse)
+    inverse += np.tril(inverse, -1).T
+    W = np.outer(a, a) - inverse
+    Wg = W * (c * (5.0 / 3.0) * (1.0 + math.sqrt(5.0) * r) * e)
+    grad_lengths = (Xs * Xs * Wg.sum(axis=1)[:, None]).sum(axis=0) - (Xs * (Wg @ Xs)).sum(axis=0)
+    grad = np.concatenate([[0.5 * c * float((W * matern).sum())], grad_lengths, [0.5 * noise * float(np.trace(W))]])
+    return lml, grad
+
+
+def _fast_lbfgs(X: np.ndarray, y: np.ndarray):
+    """scikit-learn's own L-BFGS-B fit (same start, bounds and method), on the hand-written
+    likelihood above in place of ``obj_func``: a callable ``optimizer`` for the regressor."""
+    from scipy.optimize import minimize
+
+    def negative(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        lml, grad = matern52_log_marginal_likelihood(theta, X, y)
+        return -lml, -grad
+
+    def optimizer(obj_func, initial_theta, bounds):
+        result = minimize(negative, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds)
+        return result.x, result.fun
+
+    return optimizer
+
+
 class _GP:
     """A GP on one standardised target; ``condition`` adds fantasies with the kernel fixed."""
 
@@ -184,7 +250,8 @@ class _GP:
         self.X, self.z = X, (y - self.mean) / self.scale
         kernel = (ConstantKernel(1.0, (0.05, 20.0)) * Matern(np.full(X.shape[1], 0.5), (0.03, 30.0), nu=2.5)
                   + WhiteKernel(1e-4, (1e-6, 0.5)))
-        self.gp = GaussianProcessRegressor(kernel, alpha=1e-8, n_restarts_optimizer=restarts, random_state=seed)
+        self.gp = GaussianProcessRegressor(kernel, alpha=_ALPHA, n_restarts_optimizer=restarts, random_state=seed,
+                                           optimizer=_fast_lbfgs(self.X, self.z))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.gp.fit(self.X, self.z)
@@ -202,7 +269,7 @@ class _GP:
         out.mean, out.scale = self.mean, self.scale
         out.X = np.vstack([self.X, F])
         out.z = np.concatenate([self.z, (np.asarray(values) - self.mean) / self.scale])
-        out.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=1e-8, optimizer=None).fit(out.X, out.z)
+        out.gp = GaussianProcessRegressor(self.gp.kernel_, alpha=_ALPHA, optimizer=None).fit(out.X, out.z)
         return out
 
 
