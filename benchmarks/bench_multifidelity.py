@@ -128,7 +128,8 @@ def fmt_epochs(median: float, reached: int, runs: int) -> str:
     return f"{head} ({reached}/{runs} runs reach it)"
 
 
-def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: int, first_seed: int = 0) -> str:
+def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: int, first_seed: int = 0,
+              rungs: Sequence[int] = (), eta: int = 3) -> str:
     """The markdown report: the task, the table, and the goal's verdict, all from the runs."""
     budget, half = cmp.budget, cmp.budget / 2
     err = cmp.final("best_val_error").set_index(["optimizer", "seed"])
@@ -191,7 +192,55 @@ def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: in
     goal = (f"\n\n**Goal** \"BOHB and Hyperband reach random search's final quality with at most half its epochs\" "
             f"(<= {half:g} of {budget}, on best val_error): {'; '.join(verdicts)}. "
             f"Overall: **{'met' if met else 'not met'}**.\n")
+    ranking = rung_ranking(cmp, sizes["max_epochs"], rungs, eta)
+    if ranking:
+        goal += ("\n**How well the low rungs rank** (random search's trials, each trained to R epochs): "
+                 f"the ranking at a rung is what Hyperband and BOHB cut on.\n\n"
+                 + markdown_table(["epochs e", f"Spearman rho (val_error at e vs at {sizes['max_epochs']})",
+                                   f"best tenth at {sizes['max_epochs']} kept by a top-1/{eta} cut at e", "trials"],
+                                  ranking) + "\n")
     return head + table + goal
+
+
+def rungs_below(max_epochs: int, min_epochs: Sequence[int], eta: int) -> list[int]:
+    """The epochs at which Hyperband/BOHB cut (m, m*eta, ... below R), over every variant
+    (the report adds the default ladder from 1 epoch, for comparison)."""
+    out = set()
+    for low in min_epochs:
+        e = low
+        while e < max_epochs:
+            out.add(e)
+            e *= eta
+    return sorted(out)
+
+
+def rung_ranking(cmp: Comparison, max_epochs: int, rungs: Sequence[int], eta: int) -> list[list[str]]:
+    """How well a rung's ranking predicts the one at R, from random search's trials (each
+    trained to R epochs, its val_error after every epoch kept in ``metrics_intermediate``):
+    Spearman's rho between val_error after e and after R epochs, and the share of the best
+    tenth at R that a cut to the top 1/eta at e keeps (one cut over all the trials at once)."""
+    from scipy.stats import spearmanr
+
+    column = list(cmp.metrics).index("val_error")
+    curves = []
+    for (label, _), df in cmp.frames().items():
+        if label != BASELINE or "metrics_intermediate" not in df:
+            continue
+        for curve in df.loc[df["status"] == "done", "metrics_intermediate"]:
+            at = {int(step): point[column] for step, point in (curve or [])}
+            if all(e in at for e in (*rungs, max_epochs)):
+                curves.append([at[e] for e in (*rungs, max_epochs)])
+    if len(curves) < 10 or not rungs:
+        return []
+    A = np.array(curves, dtype=float)
+    final = A[:, -1]
+    best = np.argsort(final, kind="stable")[:max(1, len(final) // 10)]
+    rows = []
+    for i, e in enumerate(rungs):
+        kept = set(np.argsort(A[:, i], kind="stable")[:max(1, len(final) // eta)].tolist())
+        rows.append([str(e), f"{spearmanr(A[:, i], final)[0]:.2f}", f"{np.mean([b in kept for b in best]):.2f}",
+                     str(len(final))])
+    return rows
 
 
 def _trial_errors(cmp: Comparison, label: str) -> np.ndarray:
@@ -271,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
         done.append(seed)
         cmp = Comparison(studies, objective, optimizers, done, sizes["budget"], unit="epochs")
         cmp.run(show_progress=False)  # reloads the finished runs
-        report = summarise(cmp, default_error, sizes, len(done), args.first_seed)
+        report = summarise(cmp, default_error, sizes, len(done), args.first_seed,
+                           rungs_below(sizes["max_epochs"], sorted({1, *args.min_epochs}), args.eta), args.eta)
         if seed != seeds[-1]:
             print(f"[seed {seed} done, {(time.perf_counter() - start) / 60:.1f} min]", flush=True)
             if args.out is not None:

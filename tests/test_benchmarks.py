@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -57,6 +58,22 @@ def test_multifidelity_variants_get_their_own_labels_and_options():
                     "Hyperband (eta 3, from 3 epochs)": ("hyperband", {"eta": 3, "min_fidelity": 3}),
                     "BOHB (eta 3, from 3 epochs)": ("bohb", {"eta": 3, "min_fidelity": 3})}
     assert "Hyperband (eta 4, from 1 epochs)" in bm.methods(27, 810, 1, eta=4)
+
+
+def test_multifidelity_rung_ranking_reads_the_curves():
+    import types
+
+    import pandas as pd
+
+    bm = _bench("bench_multifidelity")
+    assert bm.rungs_below(27, [1, 9], 3) == [1, 3, 9] and bm.rungs_below(27, [2], 3) == [2, 6, 18]
+    final = np.arange(30) / 100.0  # trial i ends at error i/100: trial 0 is the best at R = 9
+    curves = [[[1, [0.9 - f]], [3, [0.5 + f]], [9, [f]]] for f in final]  # epoch 1 reversed, epoch 3 in order
+    curves.append([[1, [0.1]]])  # a curve that stopped early is left out
+    df = pd.DataFrame({"status": ["done"] * 31, "metrics_intermediate": curves})
+    cmp = types.SimpleNamespace(metrics=("val_error",), frames=lambda: {(bm.BASELINE, 0): df, ("BOHB", 0): df[:0]})
+    rows = bm.rung_ranking(cmp, 9, [1, 3], eta=3)
+    assert rows == [["1", "-1.00", "0.00", "30"], ["3", "1.00", "1.00", "30"]]
 
 
 @pytest.mark.parametrize("flag, value, message", [
