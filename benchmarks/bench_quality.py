@@ -276,7 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 evaluations, population 20, 2 seeds (smoke test)")
     parser.add_argument("--out", type=Path, help="also write the markdown table here")
-    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=10, help="how many seeds (default 10: seeds 0..9)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed (default 0): fresh seeds for a confirmatory run, e.g. --first-seed 10")
     parser.add_argument("--evals", type=int, default=10_000, help="evaluations per run")
     parser.add_argument("--pop", type=int, default=100, help="population size")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
@@ -287,6 +289,9 @@ def main(argv: list[str] | None = None) -> None:
                              "--quick uses a temporary file)")
     args = parser.parse_args(argv)
     seeds, evals, pop = (2, 300, 20) if args.quick else (args.seeds, args.evals, args.pop)
+    if args.first_seed < 0 or seeds < 1:
+        parser.error(f"--first-seed must be >= 0 and --seeds >= 1, got {args.first_seed} and {seeds}")
+    first = args.first_seed
     gaps = check_definitions()
     import optuna  # noqa: F401  imported before the workers fork, once
     import pymoo.algorithms.moo.nsga2  # noqa: F401
@@ -294,12 +299,12 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.results or (Path(tmp) / "quality.jsonl" if args.quick else DEFAULT_RESULTS)
         start = time.perf_counter()
-        rows = run_grid(args.problems, args.methods, list(range(seeds)), evals, pop, args.workers, path)
+        rows = run_grid(args.problems, args.methods, list(range(first, first + seeds)), evals, pop, args.workers, path)
         total = time.perf_counter() - start
     report = "\n\n".join([
         f"Environment: {environment('deap', 'moocore', 'pymoo', 'optuna')}",
         f"### NSGA-II search quality: hypervolume of all evaluated points, reference 1.1 per objective "
-        f"({evals:,} evaluations, population {pop}, seeds 0..{seeds - 1}, {args.workers} worker processes; "
+        f"({evals:,} evaluations, population {pop}, seeds {first}..{first + seeds - 1}, {args.workers} worker processes; "
         f"this invocation {total:.0f} s)",
         summarise(rows, args.problems, args.methods),
         "Hypervolume after the first 1,000, 2,000 and all evaluations of the same runs "

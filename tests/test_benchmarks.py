@@ -60,6 +60,20 @@ def test_multifidelity_variants_get_their_own_labels_and_options():
     assert "Hyperband (eta 4, from 1 epochs)" in bm.methods(27, 810, 1, eta=4)
 
 
+def test_quality_first_seed_runs_fresh_seeds(tmp_path, capsys):
+    import json
+
+    bq = _bench("bench_quality")
+    results = tmp_path / "runs.jsonl"
+    bq.main(["--quick", "--first-seed", "5", "--problems", "zdt2", "--methods", "nasbench", "--workers", "1",
+             "--results", str(results)])
+    assert sorted(json.loads(line)["seed"] for line in results.read_text().splitlines()) == [5, 6]
+    assert "seeds 5..6" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        bq.main(["--quick", "--first-seed", "-1"])
+    assert "--first-seed must be >= 0" in capsys.readouterr().err
+
+
 def test_multifidelity_rung_ranking_reads_the_curves():
     import types
 
