@@ -64,6 +64,23 @@ def best_of(fn: Callable[[], Any], repeats: int, budget: float = float("inf")) -
     return min(times), result, len(times)
 
 
+def int_list(what: str, minimum: int, example: str) -> Callable[[str], tuple[int, ...]]:
+    """An argparse ``type``: comma-separated integers, each >= ``minimum``, refused with the fix."""
+    import argparse
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            values = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected integers separated by commas, e.g. {example}, "
+                                             f"got {text!r}") from None
+        if not values or min(values) < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be >= {minimum}, got {text!r}")
+        return values
+
+    return parse
+
+
 def markdown_table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A markdown table; cells are formatted with ``str``."""
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

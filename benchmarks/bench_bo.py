@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import best_of, environment, markdown_table, write_report  # noqa: E402
+from _common import best_of, environment, int_list, markdown_table, write_report  # noqa: E402
 
 from nasbench.objectives import ZDT1  # noqa: E402
 from nasbench.optimizers.base import Observation  # noqa: E402
@@ -77,20 +77,11 @@ def seconds_per_ask(space: SearchSpace, method: str, n_obs: int, batch: int, rep
         bayesian._fast_lbfgs = fast
 
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, e.g. 200,1000, got {text!r}") from None
-    if not sizes or min(sizes) < 2:
-        raise argparse.ArgumentTypeError(f"each number of observations must be >= 2, got {text!r}")
-    return sizes
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="40 observations, 300 candidates, 1 repeat")
-    parser.add_argument("--observations", type=_sizes, default=(200,), help="comma list (default 200)")
+    parser.add_argument("--observations", type=int_list("each number of observations", 2, "200,1000"), default=(200,),
+                        help="comma list (default 200)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)

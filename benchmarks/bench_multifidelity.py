@@ -54,7 +54,7 @@ from typing import Sequence
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, environment, markdown_table, write_report  # noqa: E402
+from _common import ROOT, environment, int_list, markdown_table, write_report  # noqa: E402
 
 from nasbench import analysis  # noqa: E402
 from nasbench.comparison import Comparison  # noqa: E402
@@ -249,16 +249,6 @@ def _trial_errors(cmp: Comparison, label: str) -> np.ndarray:
     return np.concatenate(values) if values else np.array([np.nan])
 
 
-def _int_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, e.g. 1,3, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"minimum epochs must be >= 1, got {text!r}")
-    return values
-
-
 def _names(text: str) -> tuple[str, ...]:
     names = tuple(v.strip() for v in text.split(",") if v.strip())
     unknown = sorted(set(names) - set(REGISTRY))
@@ -283,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--objectives", choices=tuple(OBJECTIVES), default="error,size",
                         help="val_error and n_params (default), or val_error alone; each kept in its own studies folder")
     parser.add_argument("--eta", type=int, default=3, help="Hyperband's and BOHB's eta (default 3)")
-    parser.add_argument("--min-epochs", type=_int_list, default=(1,),
+    parser.add_argument("--min-epochs", type=int_list("minimum epochs", 1, "1,3"), default=(1,),
                         help="Hyperband's and BOHB's minimum fidelity; a comma list runs one variant each (default 1)")
     parser.add_argument("--only", type=_names, default=None,
                         help=f"comma list of optimizers to run, of {','.join(REGISTRY)} (random search always runs)")

@@ -74,6 +74,14 @@ def test_quality_first_seed_runs_fresh_seeds(tmp_path, capsys):
     assert "--first-seed must be >= 0" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value, message", [("200,x", "expected integers separated by commas, e.g. 200,1000"),
+                                            ("200,1", "each number of observations must be >= 2")])
+def test_bo_benchmark_refuses_bad_sizes(value, message, capsys):
+    with pytest.raises(SystemExit):
+        _bench("bench_bo").main(["--observations", value])
+    assert message in capsys.readouterr().err
+
+
 def test_multifidelity_rung_ranking_reads_the_curves():
     import types
 

@@ -43,6 +43,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from scipy.linalg import cho_solve, cholesky
+from scipy.linalg.lapack import dpotri
+from scipy.optimize import minimize
+from scipy.spatial.distance import pdist, squareform
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -197,10 +201,6 @@ def matern52_log_marginal_likelihood(theta: np.ndarray, X: np.ndarray, y: np.nda
     O(n^3) inverse that scikit-learn computes too. Returns (-inf, 0) where the kernel
     matrix is not positive definite, as scikit-learn does. It holds for ``_GP``'s kernel
     only: a change there must change this too (a test fits both ways and compares)."""
-    from scipy.linalg import cho_solve, cholesky
-    from scipy.linalg.lapack import dpotri
-    from scipy.spatial.distance import pdist, squareform
-
     c, lengths, noise = np.exp(theta[0]), np.exp(theta[1:-1]), np.exp(theta[-1])
     Xs = X / lengths
     r = squareform(pdist(Xs))
@@ -229,8 +229,6 @@ def matern52_log_marginal_likelihood(theta: np.ndarray, X: np.ndarray, y: np.nda
 def _fast_lbfgs(X: np.ndarray, y: np.ndarray):
     """scikit-learn's own L-BFGS-B fit (same start, bounds and method), on the hand-written
     likelihood above in place of ``obj_func``: a callable ``optimizer`` for the regressor."""
-    from scipy.optimize import minimize
-
     def negative(theta: np.ndarray) -> tuple[float, np.ndarray]:
         lml, grad = matern52_log_marginal_likelihood(theta, X, y)
         return -lml, -grad
