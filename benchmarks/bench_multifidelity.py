@@ -11,6 +11,8 @@ Run from the repository root:
     python benchmarks/bench_multifidelity.py --objectives error --max-epochs 27 --budget 810 \
         --min-epochs 1,3,9 --only hyperband,bohb          # Hyperband/BOHB from 1, 3 and 9 epochs, beside random
     python benchmarks/bench_multifidelity.py ... --seeds 20 --first-seed 10   # fresh seeds 10-29 (a confirmatory run)
+    python benchmarks/bench_multifidelity.py --objectives error --space jahs_cnn --max-epochs 27 --budget 810 \
+        --only hyperband,bohb                    # seed 004's CNN space on mnist1d, whose low rungs rank well
 
 The task: the seed-003 ``mlp`` space on ``mnist1d`` (2,000 generated samples, a stratified
 holdout of 20 % for validation), top-1 validation error and parameter count, both minimised
@@ -19,6 +21,10 @@ goal is stated on, not by non-dominated rank and crowding, which also favours sm
 every trial trains for at most ``--max-epochs`` (R = 9) epochs, Adam at lr 1e-3, batch 128,
 no early stopping, one thread. The default configuration (2 x 64 ReLU) is far from the
 metric's ceiling there (its error is printed in the report, next to the best found).
+``--space jahs_cnn`` searches seed 004's CNN space instead (1-D convolutions on mnist1d; its
+learning rate, batch size, optimiser and weight decay override the protocol's), and
+``--samples`` sets how many mnist1d samples are generated; each such task keeps its studies
+in a folder of its own (:func:`default_studies`).
 
 Equal epochs: every run gets the same budget, the epochs actually trained summed over its
 trials (:func:`nasbench.comparison.trial_epochs`: a promoted trial that continues its
@@ -71,8 +77,12 @@ SIZES = {"full": {"n_samples": 2000, "max_epochs": 9, "budget": 270, "seeds": 5}
 OBJECTIVES = {"error,size": {"val_error": "minimize", "n_params": "minimize"}, "error": {"val_error": "minimize"}}
 
 
-def make_objective(n_samples: int, max_epochs: int, objectives: str = "error,size") -> TrainingObjective:
-    return TrainingObjective("mnist1d", "mlp", dict(OBJECTIVES[objectives]),
+SPACES = ("mlp", "jahs_cnn")  # the space presets offered on mnist1d (jahs_cnn: seed 004's, 1-D convolutions here)
+
+
+def make_objective(n_samples: int, max_epochs: int, objectives: str = "error,size",
+                   space: str = "mlp") -> TrainingObjective:
+    return TrainingObjective("mnist1d", space, dict(OBJECTIVES[objectives]),
                              protocol={"max_epochs": max_epochs, "patience": None}, n_samples=n_samples,
                              threads=1)
 
@@ -167,7 +177,7 @@ def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: in
     wall = float(err["wall_s"].sum())  # the runs' own wall times (a rerun that reuses them reports the same)
     head = (f"## Multi-fidelity baselines at equal epochs\n\n"
             f"{environment('torch', 'scipy', 'sklearn')}\n\n"
-            f"Task: `mlp` space on `mnist1d` ({sizes['n_samples']} samples, 20 % holdout), "
+            f"Task: `{sizes.get('space', 'mlp')}` space on `mnist1d` ({sizes['n_samples']} samples, 20 % holdout), "
             f"{' and '.join(cmp.metrics)} (minimised), at most R = {sizes['max_epochs']} epochs a trial, no early stopping, 1 thread. "
             f"Default configuration: val_error {default_error:.3f} at R epochs (trial seed 0); best found by any run "
             f"{float(err['best_val_error'].min()):.3f}; random search's single trials at R epochs: median "
@@ -200,6 +210,15 @@ def summarise(cmp: Comparison, default_error: float, sizes: dict, seeds_done: in
                                    f"best tenth at {sizes['max_epochs']} kept by a top-1/{eta} cut at e", "trials"],
                                   ranking) + "\n")
     return head + table + goal
+
+
+def default_studies(objectives: str, space: str, n_samples: int) -> Path:
+    """Each task its own studies folder by default (a Study refuses to resume with another
+    objective): ``multifidelity_studies`` for the first task, a suffix per setting changed."""
+    task = [objectives] if objectives != "error,size" else []
+    task += [space] if space != "mlp" else []
+    task += [f"n{n_samples}"] if n_samples != SIZES["full"]["n_samples"] else []
+    return DEFAULT_STUDIES.with_name("_".join([DEFAULT_STUDIES.name, *task]))
 
 
 def rungs_below(max_epochs: int, min_epochs: Sequence[int], eta: int) -> list[int]:
@@ -275,13 +294,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eta", type=int, default=3, help="Hyperband's and BOHB's eta (default 3)")
     parser.add_argument("--min-epochs", type=int_list("minimum epochs", 1, "1,3"), default=(1,),
                         help="Hyperband's and BOHB's minimum fidelity; a comma list runs one variant each (default 1)")
+    parser.add_argument("--space", choices=SPACES, default="mlp",
+                        help="the search space on mnist1d: seed 003's mlp (default) or seed 004's jahs_cnn, whose "
+                             "learning rate, batch size and optimiser spread the trials widely")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="mnist1d samples generated (default 2000; quick 400)")
     parser.add_argument("--only", type=_names, default=None,
                         help=f"comma list of optimizers to run, of {','.join(REGISTRY)} (random search always runs)")
     args = parser.parse_args(argv)
     sizes = dict(SIZES["quick" if args.quick else "full"])
-    for key in ("seeds", "budget", "max_epochs"):
-        if getattr(args, key) is not None:
-            sizes[key] = getattr(args, key)
+    for key, value in (("seeds", args.seeds), ("budget", args.budget), ("max_epochs", args.max_epochs),
+                       ("n_samples", args.samples)):
+        if value is not None:
+            sizes[key] = value
+    sizes["space"] = args.space
+    if sizes["n_samples"] < 100:
+        parser.error(f"--samples must be an integer >= 100 (20 of them validate), got {sizes['n_samples']}")
     if sizes["budget"] < sizes["max_epochs"]:
         parser.error(f"--budget ({sizes['budget']}) must be >= --max-epochs ({sizes['max_epochs']}): one full trial")
     if max(args.min_epochs) > sizes["max_epochs"]:
@@ -295,9 +323,9 @@ def main(argv: list[str] | None = None) -> None:
 
     tmp = tempfile.TemporaryDirectory() if args.quick and args.studies is None else None
     studies = Path(tmp.name) if tmp else (args.studies or DEFAULT_STUDIES)
-    if args.objectives != "error,size" and args.studies is None and not tmp:
-        studies = studies.with_name(f"{studies.name}_{args.objectives}")
-    objective = make_objective(sizes["n_samples"], sizes["max_epochs"], args.objectives)
+    if args.studies is None and not tmp:
+        studies = default_studies(args.objectives, args.space, sizes["n_samples"])
+    objective = make_objective(sizes["n_samples"], sizes["max_epochs"], args.objectives, args.space)
     default_error = objective(objective.space.default(), seed=0)["val_error"]
     optimizers = methods(sizes["max_epochs"], sizes["budget"], len(objective.metrics), eta=args.eta,
                          min_epochs=args.min_epochs, only=args.only)

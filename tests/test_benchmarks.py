@@ -98,6 +98,30 @@ def test_multifidelity_rung_ranking_reads_the_curves():
     assert rows == [["1", "-1.00", "0.00", "30"], ["3", "1.00", "1.00", "30"]]
 
 
+def test_multifidelity_keeps_each_task_in_its_own_folder():
+    bm = _bench("bench_multifidelity")
+    names = [bm.default_studies(*task).name for task in [("error,size", "mlp", 2000), ("error", "mlp", 2000),
+                                                         ("error", "jahs_cnn", 2000), ("error,size", "mlp", 8000)]]
+    assert names == ["multifidelity_studies", "multifidelity_studies_error",  # the earlier runs' folders
+                     "multifidelity_studies_error_jahs_cnn", "multifidelity_studies_n8000"]
+
+
+def test_multifidelity_runs_the_cnn_space(tmp_path, capsys):
+    """``--space`` and ``--samples`` reach the studies' objective and the report."""
+    import json
+    import sqlite3
+
+    bm = _bench("bench_multifidelity")
+    bm.main(["--quick", "--objectives", "error", "--space", "jahs_cnn", "--samples", "300", "--seeds", "1",
+             "--only", "hyperband", "--studies", str(tmp_path)])
+    assert "Task: `jahs_cnn` space on `mnist1d` (300 samples" in capsys.readouterr().out
+    for db_path in sorted(tmp_path.glob("*/seed0/study.db")):  # random search's and Hyperband's
+        with sqlite3.connect(db_path) as db:
+            training = json.loads(dict(db.execute("SELECT * FROM meta"))["settings"])["objective"]["training"]
+        assert (training["space"], training["n_samples"]) == ("jahs_cnn", 300), db_path
+    assert len(list(tmp_path.glob("*/seed0/study.db"))) == 2
+
+
 @pytest.mark.parametrize("flag, value, message", [
     ("--min-epochs", "1,x", "expected integers separated by commas"),
     ("--min-epochs", "0", "minimum epochs must be >= 1"),
@@ -105,6 +129,8 @@ def test_multifidelity_rung_ranking_reads_the_curves():
     ("--min-epochs", "5", "--min-epochs (5) must be <= --max-epochs (3)"),
     ("--eta", "1", "--eta must be an integer >= 2, got 1"),
     ("--first-seed", "-1", "--first-seed must be an integer >= 0, got -1"),
+    ("--samples", "50", "--samples must be an integer >= 100 (20 of them validate), got 50"),
+    ("--space", "resnet", "invalid choice: 'resnet'"),
 ])
 def test_multifidelity_refuses_bad_variants(flag, value, message, capsys):
     bm = _bench("bench_multifidelity")
