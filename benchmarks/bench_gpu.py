@@ -20,7 +20,9 @@ a check fails. The checks (one row each, with what was seen):
    ``cudnn_benchmark=True``, and after one that raises.
 5. RNG: a fit leaves the global CPU and CUDA generators as it found them.
 6. repeatability: two fits with the same seed, compared epoch by epoch (reported, not
-   required: cuDNN may choose kernels whose reductions are not ordered).
+   required: cuDNN may choose kernels whose reductions are not ordered); and how closely
+   the weights a fit returns repeat its recorded validation scores, on its own path, in
+   float32 on the GPU and on the CPU.
 7. out of memory: a forward pass that asks for twice the card's memory raises
    :class:`nasbench.training.OutOfMemory` naming the fix; the allocator's memory comes
    back to where it was; in a :class:`~nasbench.study.Study` that trial is recorded
@@ -30,9 +32,10 @@ Timings (best of ``--repeats``, the devices interleaved):
 
 8. one default ``evo_cnn`` evaluation on digits (seed 000's protocol: 3-fold CV, here 10
    epochs without early stopping): GPU against the CPU (all its cores);
-9. trainer throughput (training samples/s, ``train_epoch``) of the ``jahs_cnn`` default on
-   digits upsampled to 32x32, batch 256: nasbench's CUDA path (bf16 + channels_last),
-   bf16 alone, float32 + channels_last, float32; and the CPU;
+9. trainer throughput (training samples/s, ``train_epoch``) on digits upsampled to 32x32,
+   batch 256, of the ``evo_cnn`` and ``jahs_cnn`` defaults and the ``jahs_cnn``
+   configuration with the most MACs: bf16 autocast or float32, channels_last or NCHW, on
+   the GPU; the defaults on the CPU too;
 10. a whole study: 16 random ``jahs_cnn`` trials on digits, 5 epochs, holdout, GPU
     against CPU.
 """
@@ -58,7 +61,7 @@ from nasbench.models import build_model  # noqa: E402
 from nasbench.objectives import TrainingObjective  # noqa: E402
 from nasbench.space import Categorical, SearchSpace, preset  # noqa: E402
 from nasbench.study import Study  # noqa: E402
-from nasbench.training import OutOfMemory, TrainConfig, fit, resolve_device, score, train_epoch  # noqa: E402
+from nasbench.training import OutOfMemory, TrainConfig, evaluate, fit, resolve_device, score, train_epoch  # noqa: E402
 
 CUDA = torch.cuda.is_available()
 SKIPPED = "skipped (no GPU)"
@@ -186,8 +189,33 @@ def checks(quick: bool) -> list[list]:
                  f"val_loss per epoch {'equal' if equal else f'differs by up to {gap:.2e}'}; best weights "
                  f"{'equal' if weights_equal else 'differ'} (on {device})"])
 
+    rows += reproduced(data, train, val, epochs)
     rows += out_of_memory(data, train, val)
     return rows
+
+
+def reproduced(data, train, val, epochs: int) -> list[list]:
+    """How closely a fit's returned weights repeat its recorded validation loss and accuracy:
+    on the fit's own path (bf16 autocast, channels_last), in float32 on the GPU (TF32
+    convolutions, PyTorch's default) and in float32 on the CPU."""
+    if not CUDA:
+        return [["weights reproduce the recorded metrics", SKIPPED, "on the CPU: tests/test_training.py, to 1e-6"]]
+    result = fit(factory_for("jahs_cnn", data), train, val, TrainConfig(max_epochs=epochs), task="classification",
+                 seed=0)
+    model = factory_for("jahs_cnn", data)()
+    model.load_state_dict(result.state_dict)
+    n = len(val[1])
+    seen, own = [], None
+    for label, device, amp in (("own path", "cuda", True), ("float32 on the GPU", "cuda", False),
+                               ("float32 on the CPU", "cpu", False)):
+        fmt = torch.channels_last if device == "cuda" else torch.contiguous_format
+        again = evaluate(model.to(device).to(memory_format=fmt), val[0].to(device).contiguous(memory_format=fmt),
+                         val[1].to(device), "classification", amp=amp)
+        loss_gap = abs(again["loss"] - result.metrics["val_loss"]) / result.metrics["val_loss"]
+        samples = round(abs(again["accuracy"] - result.metrics["val_accuracy"]) * n)
+        own = loss_gap if own is None else own
+        seen.append(f"{label}: loss off by {loss_gap:.1e} (relative), accuracy by {samples} of {n} samples")
+    return [["weights reproduce the recorded metrics", "passed" if own < 1e-6 else "**FAILED**", "; ".join(seen)]]
 
 
 class Greedy(nn.Module):
@@ -276,42 +304,62 @@ def evaluation_times(quick: bool, repeats: int) -> list[list]:
              f"{seen[d]['val_accuracy']:.4f}", seen[d]["device"]] for d in objective]
 
 
+def throughput_cases(quick: bool) -> list[tuple[str, dict, bool]]:
+    """(label, configuration, also on the CPU): the two CNN presets' defaults and the
+    ``jahs_cnn`` configuration with the most MACs (:func:`nasbench.models.largest_configs`)."""
+    from nasbench.models import largest_configs
+
+    cases = [("evo_cnn default", preset("evo_cnn").default(), True),
+             ("jahs_cnn default", preset("jahs_cnn").default(), True)]
+    if not quick:
+        size = 32
+        cases.append(("jahs_cnn, most MACs", largest_configs(preset("jahs_cnn"), (1, size, size), 10)["macs"], False))
+    return cases
+
+
 def throughput(quick: bool, repeats: int) -> list[list]:
+    from nasbench.models import count_macs
+
     epochs = 1 if quick else 5
     batch = 256
-    data = load_dataset("digits", image_size=16 if quick else 32)
-    config = preset("jahs_cnn").default()
-    torch.manual_seed(0)
-    init = build_model(config, data.input_shape, data.n_classes).state_dict()
-    variants = [("cuda", True, True, "nasbench's CUDA path: bf16 autocast + channels_last"),
-                ("cuda", True, False, "bf16 autocast, contiguous (NCHW)"),
-                ("cuda", False, True, "float32, channels_last"),
-                ("cuda", False, False, "float32, contiguous (NCHW)"),
-                ("cpu", False, False, "CPU, float32 (all cores)")]
-    variants = [v for v in variants if v[0] in devices()]
-    best = {v: float("inf") for v in variants}
-    for _ in range(repeats):
-        for v in variants:
-            device, amp, channels_last = v[:3]
-            fmt = torch.channels_last if channels_last else torch.contiguous_format
-            model = build_model(config, data.input_shape, data.n_classes)
-            model.load_state_dict(init)
-            model = model.to(device).to(memory_format=fmt)
-            x = data.x.to(device).contiguous(memory_format=fmt)
-            y = data.y.to(device)
-            cfg = TrainConfig(batch_size=batch, amp=amp, device=device)
-            opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-            generator = torch.Generator(device=device).manual_seed(0)
-            train_epoch(model, x, y, opt, cfg, "classification", generator)  # warm-up: kernels, cuDNN's choice
-            synchronize(device)
-            start = time.perf_counter()
-            for _ in range(epochs):
-                train_epoch(model, x, y, opt, cfg, "classification", generator)
-            synchronize(device)
-            best[v] = min(best[v], time.perf_counter() - start)
-    samples = len(data.x) * epochs
-    base = best[variants[-1]]
-    return [[v[3], f"{samples / best[v]:,.0f}", f"{base / best[v]:.1f}x"] for v in variants]
+    size = 16 if quick else 32
+    data = load_dataset("digits", image_size=size)
+    paths = [("cuda", True, True, "bf16 autocast + channels_last"),
+             ("cuda", True, False, "bf16 autocast, NCHW"),
+             ("cuda", False, True, "float32, channels_last"),
+             ("cuda", False, False, "float32, NCHW"),
+             ("cpu", False, False, "CPU, float32 (all cores)")]
+    rows = []
+    for label, config, on_cpu in throughput_cases(quick):
+        torch.manual_seed(0)
+        init = build_model(config, data.input_shape, data.n_classes).state_dict()
+        macs = count_macs(build_model(config, data.input_shape, data.n_classes), data.input_shape)
+        variants = [v for v in paths if v[0] in devices() and (on_cpu or v[0] == "cuda")]
+        best = {v: float("inf") for v in variants}
+        for _ in range(repeats):
+            for v in variants:
+                device, amp, channels_last = v[:3]
+                fmt = torch.channels_last if channels_last else torch.contiguous_format
+                model = build_model(config, data.input_shape, data.n_classes)
+                model.load_state_dict(init)
+                model = model.to(device).to(memory_format=fmt)
+                x = data.x.to(device).contiguous(memory_format=fmt)
+                y = data.y.to(device)
+                cfg = TrainConfig(batch_size=batch, amp=amp, device=device)
+                opt = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+                generator = torch.Generator(device=device).manual_seed(0)
+                train_epoch(model, x, y, opt, cfg, "classification", generator)  # warm-up: kernels, cuDNN's choice
+                synchronize(device)
+                start = time.perf_counter()
+                for _ in range(epochs):
+                    train_epoch(model, x, y, opt, cfg, "classification", generator)
+                synchronize(device)
+                best[v] = min(best[v], time.perf_counter() - start)
+        samples = len(data.x) * epochs
+        base = best[variants[3]] if CUDA else best[variants[-1]]  # float32 NCHW on the GPU
+        rows += [[label, f"{macs / 1e6:,.1f}M", v[3], f"{samples / best[v]:,.0f}", f"{base / best[v]:.2f}x"]
+                 for v in variants]
+    return rows
 
 
 def study_times(quick: bool) -> list[list]:
@@ -354,9 +402,10 @@ def main(argv: list[str] | None = None) -> int:
               markdown_table(["device", "wall s", "speed-up over CPU", "val_top3_accuracy", "val_accuracy",
                               "device metric"], evaluation_times(args.quick, repeats)), ""]
     print("\n".join(lines[-3:]), flush=True)
-    lines += [f"## Trainer throughput: jahs_cnn default, digits at {16 if args.quick else 32}x{16 if args.quick else 32}"
+    lines += [f"## Trainer throughput: digits at {16 if args.quick else 32}x{16 if args.quick else 32}"
               f", batch 256, best of {repeats}\n",
-              markdown_table(["path", "training samples/s", "over CPU"], throughput(args.quick, repeats)), ""]
+              markdown_table(["model", "MACs a sample", "path", "training samples/s",
+                              "over float32 NCHW" if CUDA else "over CPU"], throughput(args.quick, repeats)), ""]
     print("\n".join(lines[-3:]), flush=True)
     lines += [f"## A study: random jahs_cnn trials on digits, {1 if args.quick else 5} epochs, holdout\n",
               markdown_table(["device", "trials", "done", "wall s", "trials/s", "best val_error", "device metric"],

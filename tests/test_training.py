@@ -58,7 +58,8 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
     x, y = tiny_data(200, seed=1)  # random labels: validation loss rises once it overfits
     xv, yv = tiny_data(200, seed=2)
     model_factory = lambda: nn.Sequential(nn.Flatten(), nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 3))
-    cfg = TrainConfig(max_epochs=100, patience=3, batch_size=32, learning_rate=1e-2)
+    # on the CPU: bit-level agreement of the re-evaluation below (bench_gpu.py measures the GPU's)
+    cfg = TrainConfig(max_epochs=100, patience=3, batch_size=32, learning_rate=1e-2, device="cpu")
     result = fit(model_factory, (x, y), (xv, yv), cfg, task="classification", seed=0)
     assert result.epochs == result.best_epoch + 3 < 100
     best = min(result.learning_curve, key=lambda r: r["val_loss"])
@@ -192,7 +193,7 @@ def test_out_of_memory_becomes_a_clear_error():
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
     x, y = tiny_data()
-    with pytest.raises(OutOfMemory, match="out of memory on cpu .*lower batch_size"):
+    with pytest.raises(OutOfMemory, match=f"out of memory on {resolve_device('auto')} .*lower batch_size"):
         fit(factory, (x, y), (x, y), TrainConfig(**FAST), task="classification", seed=0)
 
 
@@ -215,7 +216,7 @@ def test_every_preset_trains_on_its_data(dataset, space, metrics):
     else:  # two epochs from the initialisation: below the variance of sin(x) on [-pi, pi] (1/2) plus noise
         assert 0 < scores["val_mse"] == scores["val_loss"] < 1.0
     assert scores["epochs"] == 2.0 and scores["epochs_per_fold"] == [2] and scores["best_epoch"][0] in (1, 2)
-    assert len(scores["learning_curves"][0]) == 2 and scores["device"] == "cpu"
+    assert len(scores["learning_curves"][0]) == 2 and scores["device"] == str(resolve_device("auto"))
 
 
 def test_seed_000_protocol_scores_by_three_fold_cv():
@@ -277,7 +278,10 @@ def test_nan_invalid_and_good_trials_in_one_study(tmp_path):
 
 def test_saved_model_reloads_and_predicts_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MODELS_DIR", "weights")  # the path format lives in store.model_path only
-    objective = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol=FAST, save_weights=True)
+    # on the CPU, where a reloaded model repeats the recorded loss to 1e-6; on CUDA the fit scores
+    # in bf16, and float32 differs by ~1e-3 (benchmarks/bench_gpu.py, "weights reproduce")
+    objective = TrainingObjective("digits", "jahs_cnn", ["val_error"], protocol={**FAST, "device": "cpu"},
+                                  save_weights=True)
     config = objective.space.default()
     scores = objective.evaluate_trial(TrialTask(7, config, 42, str(tmp_path)))
     model = load_trial_model(tmp_path, 7)
