@@ -213,14 +213,34 @@ def true_front_hv(name: str, n: int = 100_000) -> float:
     return hypervolume(problem.pareto_front(n), reference(name))
 
 
-def summarise_budgets(rows: list[dict[str, Any]], problems: list[str], methods: list[str]) -> str:
-    """Median [IQR] per budget, and the two-sided Mann-Whitney p of nasbench against each other method."""
+def median_gap_interval(a: np.ndarray, b: np.ndarray, level: float = 0.90, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap percentile interval (``level``, 9,999 resamples of each sample) of the
+    relative difference of medians, ``(median(a) - median(b)) / median(b)``. A 90 %
+    interval inside +-margin is the two one-sided tests (TOST) of equivalence at 5 % each
+    (Schuirmann 1987). ``scipy.stats.bootstrap`` draws the resamples."""
+    from scipy.stats import bootstrap
+
+    def gap(x, y, axis=-1):
+        return (np.median(x, axis=axis) - np.median(y, axis=axis)) / np.median(y, axis=axis)
+
+    ci = bootstrap((a, b), gap, confidence_level=level, method="percentile", vectorized=True,
+                   random_state=np.random.default_rng(seed)).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def summarise_budgets(rows: list[dict[str, Any]], problems: list[str], methods: list[str],
+                      margin: float | None = None) -> str:
+    """Median [IQR] per budget; against each other method the median difference, the
+    two-sided Mann-Whitney p and the 90 % bootstrap interval of the difference; with
+    ``margin`` (per cent), whether that interval lies inside +-margin (equivalent)."""
     from scipy.stats import mannwhitneyu
 
     budgets = sorted({int(b) for r in rows for b in r.get("hv_at", {})})
     others = [m for m in methods if m != "nasbench"]
     head = ["problem", "evals"] + [f"{m} HV median [IQR]" for m in methods]
-    head += [f"nasbench vs {m}: median diff %, p" for m in others]
+    head += [f"nasbench vs {m}: median diff %, p, 90 % interval" for m in others]
+    if margin is not None:
+        head += [f"within +-{margin:g} % of {m}" for m in others]
     body = []
     for p in problems:
         for b in budgets:
@@ -233,14 +253,24 @@ def summarise_budgets(rows: list[dict[str, Any]], problems: list[str], methods: 
                     continue
                 q1, med, q3 = np.percentile(hv[m], [25, 50, 75])
                 cells.append(f"{med:.4f} [{q1:.4f}, {q3:.4f}] (n={len(hv[m])})")
+            verdicts = []
             for m in others:
                 if "nasbench" not in hv or len(hv["nasbench"]) == 0 or len(hv[m]) == 0:
                     cells.append("n/a")
+                    verdicts.append("n/a")
                     continue
                 a, c = np.median(hv["nasbench"]), np.median(hv[m])
+                if c == 0:  # no point inside the reference box yet: no relative difference
+                    cells.append("tie at 0" if a == 0 else "n/a (other at 0)")
+                    verdicts.append("n/a")
+                    continue
                 pval = mannwhitneyu(hv["nasbench"], hv[m], alternative="two-sided").pvalue
-                cells.append(f"{100 * (a - c) / c:+.2f} %, p={pval:.3f}")
-            body.append(cells)
+                low, high = median_gap_interval(hv["nasbench"], hv[m])
+                cells.append(f"{100 * (a - c) / c:+.2f} %, p={pval:.3f}, [{100 * low:+.2f}, {100 * high:+.2f}] %")
+                if margin is not None:
+                    inside = -margin < 100 * low and 100 * high < margin
+                    verdicts.append("yes" if inside else "no")
+            body.append(cells + (verdicts if margin is not None else []))
     return markdown_table(head, body)
 
 
@@ -284,6 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--margin", type=float, default=None,
+                        help="equivalence margin in per cent (e.g. 0.5): a column says whether the 90 %% bootstrap "
+                             "interval of the median difference lies inside +-margin (two one-sided tests)")
     parser.add_argument("--results", type=Path, default=None,
                         help=f"JSON-lines file of finished runs (default {DEFAULT_RESULTS.relative_to(ROOT)}; "
                              "--quick uses a temporary file)")
@@ -291,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     seeds, evals, pop = (2, 300, 20) if args.quick else (args.seeds, args.evals, args.pop)
     if args.first_seed < 0 or seeds < 1:
         parser.error(f"--first-seed must be >= 0 and --seeds >= 1, got {args.first_seed} and {seeds}")
+    if args.margin is not None and not args.margin > 0:
+        parser.error(f"--margin must be a positive percentage such as 0.5, got {args.margin}")
     first = args.first_seed
     gaps = check_definitions()
     import optuna  # noqa: F401  imported before the workers fork, once
@@ -308,8 +343,9 @@ def main(argv: list[str] | None = None) -> None:
         f"this invocation {total:.0f} s)",
         summarise(rows, args.problems, args.methods),
         "Hypervolume after the first 1,000, 2,000 and all evaluations of the same runs "
-        "(Mann-Whitney U, two-sided):",
-        summarise_budgets(rows, args.problems, args.methods),
+        "(Mann-Whitney U, two-sided; the interval is a 90 % bootstrap percentile interval of the relative "
+        "difference of medians):",
+        summarise_budgets(rows, args.problems, args.methods, args.margin),
         describe_gaps(gaps) + " Wall times are per run, with the other worker busy on the second core. "
         "Optuna keeps its defaults (uniform crossover, random-resampling mutation); nasbench and pymoo "
         "use SBX + polynomial mutation.",

@@ -74,6 +74,33 @@ def test_quality_first_seed_runs_fresh_seeds(tmp_path, capsys):
     assert "--first-seed must be >= 0" in capsys.readouterr().err
 
 
+def test_quality_interval_of_the_median_gap():
+    bq = _bench("bench_quality")
+    low, high = bq.median_gap_interval(np.full(30, 1.1), np.full(30, 1.0))  # no spread: exactly +10 %
+    assert low == pytest.approx(0.1) and high == pytest.approx(0.1)
+    rng = np.random.default_rng(3)
+    same = bq.median_gap_interval(rng.normal(1, 0.01, 200), rng.normal(1, 0.01, 200))
+    a, b = rng.normal(1.05, 0.01, 200), rng.normal(1, 0.01, 200)
+    shifted = bq.median_gap_interval(a, b)
+    seen = (np.median(a) - np.median(b)) / np.median(b)
+    assert same[0] < 0 < same[1] and 0.04 < shifted[0] < seen < shifted[1] < 0.06
+
+
+def test_quality_equivalence_column_and_its_refusal(capsys):
+    bq = _bench("bench_quality")
+    rows = [{"problem": "zdt1", "method": m, "seed": s, "hv": 0.8, "hv_at": {"1000": 0.0, "10000": v}}
+            for s, (a, b) in enumerate([(0.80, 0.801), (0.81, 0.80), (0.79, 0.80)] * 10)
+            for m, v in (("nasbench", a), ("pymoo", b))]
+    table = bq.summarise_budgets(rows, ["zdt1"], ["nasbench", "pymoo"], margin=5.0)
+    ones, tens = [line for line in table.splitlines() if line.startswith("| zdt1")]
+    assert "tie at 0" in ones and ones.endswith("| n/a |")  # no relative difference at 0
+    assert tens.endswith("| yes |")
+    assert bq.summarise_budgets(rows, ["zdt1"], ["nasbench", "pymoo"], margin=0.1).splitlines()[-1].endswith("| no |")
+    with pytest.raises(SystemExit):
+        bq.main(["--quick", "--margin", "-1"])
+    assert "--margin must be a positive percentage" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("value, message", [("200,x", "expected integers separated by commas, e.g. 200,1000"),
                                             ("200,1", "each number of observations must be >= 2")])
 def test_bo_benchmark_refuses_bad_sizes(value, message, capsys):
