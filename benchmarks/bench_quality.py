@@ -14,6 +14,10 @@ a budget of 10,000 evaluations per (problem, seed), seeds 0..9:
   optimizer_options={"config": {"population_size": 100}}, seed=s)`` and
   ``study.optimize(n_trials=10_000)`` (SQLite store included), nasbench's
   NSGA-II defaults (SBX eta 15, polynomial mutation eta 20, duplicate avoidance).
+* ``nasbench_deap``: the same with ``vectorized=False``: each pair varied through DEAP's
+  ``cxSimulatedBinaryBounded`` and ``mutPolynomialBounded``, not on arrays. Same
+  distributions, another random stream. Not in the default set; it separates what the
+  array path does from what the algorithm does.
 * ``pymoo``: ``minimize(get_problem(name), NSGA2(pop_size=100), ("n_eval", 10_000),
   seed=s)`` on pymoo's own (vectorised) problem definitions, checked here to
   give the same objective values as nasbench's.
@@ -105,14 +109,14 @@ def reference(name: str) -> np.ndarray:
 
 
 # --- one run per method; each returns (all evaluated minimised values, wall seconds) ---------------
-def run_nasbench(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray, float]:
+def run_nasbench(name: str, seed: int, evals: int, pop: int, **config: Any) -> tuple[np.ndarray, float]:
     from nasbench.study import Study
 
     problem = nasbench_problem(name)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         study = Study.create(Path(tmp) / "study", problem, optimizer="nsga2",
-                             optimizer_options={"config": {"population_size": pop}}, seed=seed)
+                             optimizer_options={"config": {"population_size": pop, **config}}, seed=seed)
         study.optimize(n_trials=evals, show_progress=False)
         wall = time.perf_counter() - start
         df = study.trials_dataframe()
@@ -167,7 +171,11 @@ def run_optuna(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray, 
 
 
 EARLY_BUDGETS = (1_000, 2_000)  # NAS studies are small: the hypervolume after this many evaluations too
-RUNNERS = {"nasbench": run_nasbench, "pymoo": run_pymoo, "optuna": run_optuna}
+def run_nasbench_deap(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray, float]:
+    return run_nasbench(name, seed, evals, pop, vectorized=False)
+
+
+RUNNERS = {"nasbench": run_nasbench, "nasbench_deap": run_nasbench_deap, "pymoo": run_pymoo, "optuna": run_optuna}
 
 
 def run_one(problem: str, method: str, seed: int, evals: int, pop: int) -> dict[str, Any]:
@@ -313,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pop", type=int, default=100, help="population size")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=PROBLEMS)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(RUNNERS))
     parser.add_argument("--margin", type=float, default=None,
                         help="equivalence margin in per cent (e.g. 0.5): a column says whether the 90 %% bootstrap "
                              "interval of the median difference lies inside +-margin (two one-sided tests)")

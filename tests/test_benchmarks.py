@@ -74,6 +74,16 @@ def test_quality_first_seed_runs_fresh_seeds(tmp_path, capsys):
     assert "--first-seed must be >= 0" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:none of the 60 done trials dominates")  # 60 evaluations: HV still 0
+def test_quality_deap_path_is_another_stream_of_the_same_algorithm():
+    bq = _bench("bench_quality")
+    arrays, _ = bq.run_nasbench("zdt1", 3, 60, 20)
+    deap, _ = bq.run_nasbench_deap("zdt1", 3, 60, 20)
+    assert arrays.shape == deap.shape == (60, 2)
+    assert np.array_equal(arrays[:20], deap[:20])  # the same first population, from the seed
+    assert not np.array_equal(arrays[20:], deap[20:])  # then children drawn in another order
+
+
 def test_quality_interval_of_the_median_gap():
     bq = _bench("bench_quality")
     low, high = bq.median_gap_interval(np.full(30, 1.1), np.full(30, 1.0))  # no spread: exactly +10 %
