@@ -265,7 +265,7 @@ def out_of_memory(data, train, val) -> list[list]:
         study = Study.create(Path(tmp) / "oom", objective, space=space, metrics=["val_error"], optimizer="grid")
         study.optimize(3, show_progress=False)
         df = study.trials_dataframe()
-        study.close() if hasattr(study, "close") else None
+        study.close()
     status = dict(zip(df["params_memory"], df["status"]))
     error = str(df.loc[df["params_memory"] == "too_much", "error"].iloc[0])
     gc.collect()

@@ -170,11 +170,11 @@ def run_optuna(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray, 
     return np.array([t.values for t in done], dtype=float), wall
 
 
-EARLY_BUDGETS = (1_000, 2_000)  # NAS studies are small: the hypervolume after this many evaluations too
 def run_nasbench_deap(name: str, seed: int, evals: int, pop: int) -> tuple[np.ndarray, float]:
     return run_nasbench(name, seed, evals, pop, vectorized=False)
 
 
+EARLY_BUDGETS = (1_000, 2_000)  # NAS studies are small: the hypervolume after this many evaluations too
 RUNNERS = {"nasbench": run_nasbench, "nasbench_deap": run_nasbench_deap, "pymoo": run_pymoo, "optuna": run_optuna}
 
 
