@@ -318,6 +318,18 @@ def _restore_distributed_defaults() -> None:
         dask.config.update(dask.config.config, defaults, priority="old")
 
 
+#: Dask settings of the cluster a :class:`DaskEvaluator` starts itself (not of one at an address).
+OWN_CLUSTER_CONFIG = {
+    # distributed sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's
+    # dynamic mmap threshold: torch training ran ~30% slower there (8 s vs 10.5 s)
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # each worker's statistical profiler samples its threads every 10 ms for the dashboard's
+    # profile page; this cluster has no dashboard. With it on, Dask alone kept 64 sleeping
+    # workers on 2 cores 66-76 % busy, with it off 86 % (bench_workers.py, 2026-12-04)
+    "distributed.worker.profile.enabled": False,
+}
+
+
 class DaskEvaluator:
     """Trials in parallel on Dask: a ``LocalCluster`` that nasbench starts and stops
     when no ``address`` is given, or the running scheduler at ``address``.
@@ -352,11 +364,9 @@ class DaskEvaluator:
                 # oversubscribe the cores (torch reads these when the worker imports it)
                 threads = str(self.threads_per_worker)
                 env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
-                # distributed sets MALLOC_TRIM_THRESHOLD_ in its workers, which turns off glibc's
-                # dynamic mmap threshold: torch training ran ~30% slower there (8 s vs 10.5 s)
                 import dask
 
-                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                with dask.config.set(OWN_CLUSTER_CONFIG):
                     self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=self.threads_per_worker,
                                                  dashboard_address=None, processes=True, env=env)
                 self._client = Client(self._cluster)

@@ -318,6 +318,20 @@ def test_a_dask_worker_loads_the_data_once_not_once_per_trial(tmp_path, dask_eva
     assert sum(loads.values()) == workers_used >= 1 and max(loads.values()) == 1, loads
 
 
+def _profiler_enabled():
+    import dask
+
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
+@on_a_cluster
+def test_the_cluster_nasbench_starts_runs_its_workers_without_the_profiler(dask_evaluator):
+    # it has no dashboard to show the profile, and sampling every 10 ms kept 64 workers on 2
+    # cores 10-25 points less busy (benchmarks/bench_workers.py)
+    assert set(dask_evaluator.client.run(_profiler_enabled).values()) == {False}
+    assert _profiler_enabled() is True  # this process's own setting is left as it was
+
+
 @on_a_cluster
 def test_a_stream_keeps_every_worker_busy_and_returns_each_trial(dask_evaluator):
     tasks = [TrialTask(i, {"x": 0.1 * i, "y": 0.0}, i) for i in range(6)]
