@@ -118,3 +118,19 @@ def test_the_evolution_settings_reach_the_steady_state_variant():
     asked = drive(opt, 40)
     all_asked = [g for g, _, _ in asked]
     assert all(all_asked[p[0]] != g for g, p, _ in asked if p)
+
+
+def test_crowding_kept_between_asks_breeds_the_same_children_as_computed_afresh():
+    # the population's crowding is computed once per change of the population, not per ask:
+    # a twin that recomputes it before every ask must breed the same children
+    problem = ZDT1(n_var=6)
+    kept, fresh = (SteadyStateNSGA2(problem.space, 2, {"population_size": 12}, seed=3) for _ in range(2))
+    for round_ in range(30):
+        fresh._crowded_members = ()  # forget: recompute on this ask
+        n = 1 + round_ % 4  # several asks from one population, as when trials finish together
+        a, b = kept.ask(n), fresh.ask(n)
+        assert [s.genome for s in a] == [s.genome for s in b], round_
+        for opt, suggestions in ((kept, a), (fresh, b)):
+            opt.tell([Observation(100 * round_ + i, s.genome, tuple(problem.evaluate(np.array(s.genome, dtype=float))),
+                                  s.generation, s.parents) for i, s in enumerate(suggestions)])
+    assert kept.n_told == fresh.n_told > 12  # it bred: the population was full
