@@ -24,10 +24,11 @@ trials. Utilisation = the trials' busy time (their ``duration``, measured on the
 * ``nsga2_async``: :class:`nasbench.optimizers.SteadyStateNSGA2`, population 64, one
   new trial per finished one.
 
-**Virtual workers.** Dask with 64 worker threads on 2 cores is itself the bottleneck here:
+**Virtual workers.** Dask with 64 worker threads on 2 cores is itself a bottleneck here:
 Dask alone (no nasbench, ``client.submit`` + ``as_completed``) keeps 64 sleeping workers
-only about 44 % busy in its steady state (2026-12-03), so the Dask rows measure this
-machine, not the loop. :class:`VirtualCluster`
+77-93 % busy in its steady state with :data:`QUIET_WORKERS` (32-76 % with Dask's
+defaults, in the same runs, 2026-12-04), and the loop's driver shares those 2 cores, so the Dask rows measure
+this machine as well as the loop. :class:`VirtualCluster`
 is a discrete-event simulation of ``W`` workers (as Syne Tune's ``SimulatorBackend``
 with its simulated time keeper does): trials take their log-normal time on a virtual clock,
 and every second the driver spends between two calls of the evaluator (ask, write pending,
@@ -67,13 +68,23 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import environment, markdown_table, write_report  # noqa: E402
 
-from nasbench.evaluators import (DaskEvaluator, InProcessEvaluator, TrialOutcome, TrialStream,  # noqa: E402
-                                 TrialTask, run_trial)
+from nasbench.evaluators import (OWN_CLUSTER_CONFIG, DaskEvaluator, InProcessEvaluator, TrialOutcome,  # noqa: E402
+                                 TrialStream, TrialTask, run_trial)
 from nasbench.loop import StudyLoop, trial_seeds  # noqa: E402
 from nasbench.objectives import ZDT1, TrainingObjective  # noqa: E402
 from nasbench.study import Study  # noqa: E402
 
 MEDIAN, SIGMA = 0.2, 1.0
+
+#: The simulated cluster's workers: what DaskEvaluator's own cluster sets (no profiler), and
+#: the per-worker monitors slowed, since all W workers share this process's event loop and
+#: each ticks every 20 ms and polls memory and the system every 0.5 s. Dask alone keeping 64
+#: sleeping workers busy in the steady state (2026-12-04): 66-76 % with Dask's defaults, 86 %
+#: with the profiler off, 91-93 % with this.
+QUIET_WORKERS = {**OWN_CLUSTER_CONFIG,
+                 "distributed.admin.tick.interval": "1s",
+                 "distributed.admin.system-monitor.interval": "5s",
+                 "distributed.worker.memory.monitor-interval": "5s"}
 
 
 class SleepyZDT1:
@@ -295,14 +306,20 @@ def dask_alone(client, workers: int, n_tasks: int) -> dict:
 
 def simulated(worker_counts: list[int], rounds: int) -> list[dict]:
     """Every loop on a Dask cluster of single-threaded workers (threads of this process)."""
+    import dask
     from distributed import LocalCluster
 
     rows = []
     for workers in worker_counts:
+        # Dask's own defaults, beside the settings below in the same run (this machine's speed drifts)
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                          memory_limit=0) as cluster, DaskEvaluator(cluster.scheduler_address) as ev:
+            assert ev.parallelism == workers
+            rows.append({**dask_alone(ev.client, workers, rounds * workers), "cluster": "Dask threads, Dask's defaults"})
         # memory_limit=0: threads of one process each see the whole process's memory, and at 64 a
         # per-worker share (24 GiB / 64) pauses them ("Worker is at 80% memory usage")
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
-                          memory_limit=0) as cluster:
+        with dask.config.set(QUIET_WORKERS), LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
+                                                         dashboard_address=None, memory_limit=0) as cluster:
             with DaskEvaluator(cluster.scheduler_address) as ev:
                 assert ev.parallelism == workers
                 rows.append(dask_alone(ev.client, workers, rounds * workers))
@@ -349,7 +366,8 @@ def report(rows: list[dict], real: dict | None, rounds: int) -> str:
              "utilisation = busy / (wall x workers) over the whole study, steady state = the same until the last "
              "trial was submitted. Virtual: simulated workers, the driver's real time charged to the clock "
              "(free driver: not charged); wall is virtual seconds. Dask threads: real sleeping workers, threads "
-             f"of this process. Loop batch for random search: {StudyLoop.oversubscribe} x workers.", "", table, ""]
+             "of this process, with QUIET_WORKERS (no profiler, slower monitors) unless marked Dask's defaults. "
+             f"Loop batch for random search: {StudyLoop.oversubscribe} x workers.", "", table, ""]
     if real is None:
         lines.append("Real workers: skipped (--quick).")
     else:
