@@ -219,3 +219,4 @@ class SteadyStateNSGA2(Optimizer):
         self.n_asked, self.n_told = int(state["n_asked"]), int(state["n_told"])
         self.population = [dict(r) for r in state["population"]]
         self.outstanding = [list(g) for g in state["outstanding"]]
+        self._crowded_members = ()  # derived data of another population: recomputed on the next ask
