@@ -79,8 +79,9 @@ MEDIAN, SIGMA = 0.2, 1.0
 #: The simulated cluster's workers: what DaskEvaluator's own cluster sets (no profiler), and
 #: the per-worker monitors slowed, since all W workers share this process's event loop and
 #: each ticks every 20 ms and polls memory and the system every 0.5 s. Dask alone keeping 64
-#: sleeping workers busy in the steady state (2026-12-04): 66-76 % with Dask's defaults, 86 %
-#: with the profiler off, 91-93 % with this.
+#: sleeping workers busy in the steady state (2026-12-04), in fresh processes: 66-76 % with
+#: Dask's defaults, 86 % with the profiler off, 91-93 % with this; in one later bench run,
+#: back to back, 31.6 % against 76.7 % (benchmarks/README.md).
 QUIET_WORKERS = {**OWN_CLUSTER_CONFIG,
                  "distributed.admin.tick.interval": "1s",
                  "distributed.admin.system-monitor.interval": "5s",
