@@ -312,23 +312,22 @@ def simulated(worker_counts: list[int], rounds: int) -> list[dict]:
 
     rows = []
     for workers in worker_counts:
-        # Dask's own defaults, beside the settings below in the same run (this machine's speed drifts)
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None,
-                          memory_limit=0) as cluster, DaskEvaluator(cluster.scheduler_address) as ev:
-            assert ev.parallelism == workers
-            rows.append({**dask_alone(ev.client, workers, rounds * workers), "cluster": "Dask threads, Dask's defaults"})
         # memory_limit=0: threads of one process each see the whole process's memory, and at 64 a
         # per-worker share (24 GiB / 64) pauses them ("Worker is at 80% memory usage")
-        with dask.config.set(QUIET_WORKERS), LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
-                                                         dashboard_address=None, memory_limit=0) as cluster:
-            with DaskEvaluator(cluster.scheduler_address) as ev:
-                assert ev.parallelism == workers
-                rows.append(dask_alone(ev.client, workers, rounds * workers))
-                for method in METHODS:
-                    row = {**utilisation(method, workers, ev, rounds * workers), "cluster": "Dask threads"}
-                    print(f"  {workers} Dask workers, {method}: {row['utilisation']:.1%} "
-                          f"(steady {row['steady']:.1%}) in {row['wall']:.1f} s", flush=True)
-                    rows.append(row)
+        threads = dict(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None, memory_limit=0)
+        # Dask's own defaults, beside the settings below in the same run (this machine's speed drifts)
+        with LocalCluster(**threads) as cluster, DaskEvaluator(cluster.scheduler_address) as ev:
+            assert ev.parallelism == workers
+            rows.append({**dask_alone(ev.client, workers, rounds * workers), "cluster": "Dask threads, Dask's defaults"})
+        with dask.config.set(QUIET_WORKERS), LocalCluster(**threads) as cluster, \
+                DaskEvaluator(cluster.scheduler_address) as ev:
+            assert ev.parallelism == workers
+            rows.append(dask_alone(ev.client, workers, rounds * workers))
+            for method in METHODS:
+                row = {**utilisation(method, workers, ev, rounds * workers), "cluster": "Dask threads"}
+                print(f"  {workers} Dask workers, {method}: {row['utilisation']:.1%} "
+                      f"(steady {row['steady']:.1%}) in {row['wall']:.1f} s", flush=True)
+                rows.append(row)
     return rows
 
 
